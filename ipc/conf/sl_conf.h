@@ -1,0 +1,87 @@
+/*
+ * sl_conf.h — configuration tables and the `key = value` file format shared
+ * by every Sluice process.
+ *
+ * File format: UTF-8 text, one `key = value` per line; blank lines and
+ * lines whose first non-blank character is `#` are ignored; surrounding
+ * blanks are trimmed from keys and values; a line may be at most
+ * SL_CONF_MAX_LINE bytes.  Keys are [a-z0-9._-]+.  There is no quoting: the
+ * value is the rest of the line.
+ *
+ * A process describes its settings in one table of sl_conf_key (name, type,
+ * range, default, reloadable, doc) whose entries point at fields of a
+ * struct; the same table loads files, applies `--config k=v` overrides,
+ * renders defaults and generates docs/configuration.md.
+ */
+#ifndef SL_CONF_H
+#define SL_CONF_H
+
+#include "sl_base.h"
+
+#define SL_CONF_MAX_LINE 4096
+
+/*
+ * Split text into key/value pairs and call cb for each (views borrow from
+ * text).  Pure: no allocation, no I/O.  Returns 0, the first non-zero value
+ * cb returned, or SL_E_MALFORMED with *err_line set to the 1-based line of a
+ * syntax error (a line without `=`, an empty or illegal key, an overlong
+ * line).
+ */
+typedef int (*sl_conf_cb)(void *arg, sl_slice key, sl_slice value, int line);
+int sl_conf_parse(sl_slice text, sl_conf_cb cb, void *arg, int *err_line);
+
+enum {
+    SL_CONF_I64,  /* int64_t, range-checked */
+    SL_CONF_BOOL, /* int: true/false/1/0/yes/no/on/off */
+    SL_CONF_STR,  /* char[SL_CONF_STR_MAX] */
+    SL_CONF_ENUM, /* int: index into choices (NULL-terminated) */
+};
+
+#define SL_CONF_STR_MAX 256
+
+typedef struct sl_conf_key {
+    const char *name;
+    int type;
+    size_t offset; /* offsetof the field in the settings struct */
+    int64_t min, max;
+    const char *def; /* default, as text */
+    int reloadable;
+    const char *const *choices; /* SL_CONF_ENUM only */
+    const char *doc;
+} sl_conf_key;
+
+/* Parse an integer with an optional binary-size suffix (k, m, g = KiB, MiB,
+ * GiB) into *v.  0 or SL_E_INVAL. */
+int sl_conf_parse_i64(sl_slice s, int64_t *v);
+
+/* Find a key by name (NULL when unknown). */
+const sl_conf_key *sl_conf_find(const sl_conf_key *tab, size_t n,
+                                sl_slice name);
+
+/*
+ * Set one setting in obj from text.  On failure returns SL_E_INVAL or
+ * SL_E_NOTOPIC-free codes and writes "key=value: why" into err.
+ */
+int sl_conf_set(const sl_conf_key *k, void *obj, sl_slice value, char *err,
+                size_t errlen);
+
+/* Apply every default of the table to obj. */
+void sl_conf_defaults(const sl_conf_key *tab, size_t n, void *obj);
+
+/* Render the current value of k in obj as text. */
+void sl_conf_format(const sl_conf_key *k, const void *obj, char *out,
+                    size_t outlen);
+
+/*
+ * Load a config file into obj: unknown keys and bad values are errors that
+ * name the file, line, key, value and why (in err).  Returns 0 or a negative
+ * code.
+ */
+int sl_conf_load_file(const sl_conf_key *tab, size_t n, void *obj,
+                      const char *path, char *err, size_t errlen);
+
+/* Apply "key=value" (a --config override).  Same errors as the file. */
+int sl_conf_apply_kv(const sl_conf_key *tab, size_t n, void *obj,
+                     const char *kv, char *err, size_t errlen);
+
+#endif /* SL_CONF_H */

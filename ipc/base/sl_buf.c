@@ -59,7 +59,9 @@ sl_buf_reserve(sl_buf *b, size_t extra)
 uint8_t *
 sl_buf_extend(sl_buf *b, size_t n)
 {
-    if (sl_buf_reserve(b, n) != 0)
+    /* NULL means -ENOMEM to callers, so even a zero-byte extension of an
+     * empty buffer needs real storage to point into. */
+    if (sl_buf_reserve(b, n || b->p ? n : 1) != 0)
         return NULL;
     uint8_t *p = b->p + b->n;
     b->n += n;

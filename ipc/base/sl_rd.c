@@ -88,7 +88,8 @@ sl_rd_bytes(sl_rd *r, size_t n, sl_slice *out)
 {
     if (sl_rd_left(r) < n)
         return SL_E_PARTIAL;
-    out->p = r->p + r->off;
+    /* An empty slice may have p == NULL, and NULL + 0 is undefined. */
+    out->p = r->off ? r->p + r->off : r->p;
     out->n = n;
     r->off += n;
     return 0;
@@ -110,10 +111,17 @@ uvarint_peek(const sl_rd *r, int max_bytes, uint64_t *v)
 {
     uint64_t x = 0;
     size_t left = sl_rd_left(r);
+    if (left == 0)
+        return 0; /* r->p may be NULL for an empty slice: no arithmetic */
     const uint8_t *p = sl_rd_ptr(r);
     for (int i = 0; i < max_bytes; i++) {
         if ((size_t)i >= left)
             return 0;
+        /* The tenth byte holds bit 63 only; anything more would be bits a
+         * 64-bit value does not have, silently dropped, letting two byte
+         * strings decode to the same value. */
+        if (i == 9 && p[i] > 1)
+            return -1;
         x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
         if ((p[i] & 0x80) == 0) {
             *v = x;

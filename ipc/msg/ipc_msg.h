@@ -73,6 +73,10 @@ int ipc_err_encode(sl_buf *b, int op, int32_t status, const char *text);
 /* Decode the text of an error reply body (borrowed view). */
 int ipc_err_decode(sl_slice body, sl_slice *text);
 
+/* Check a body that must be empty (TOPIC_LIST request; TOPIC_CREATE and
+ * TOPIC_DELETE replies): 0, or SL_E_MALFORMED when any byte is present. */
+int ipc_empty_decode(sl_slice body);
+
 /* Field writers used by the encoders (append to b). */
 int ipc_put_str(sl_buf *b, sl_slice s);
 int ipc_put_bytes(sl_buf *b, sl_slice s);

@@ -171,6 +171,14 @@ sl_batch_check(sl_slice s, int flags, sl_batch_hdr *h)
         return rc;
     if (sl_batch_total_len(h) != s.n)
         return SL_E_MALFORMED;
+    /* The CRC goes before any rule on a covered field: a damaged
+     * lastOffsetDelta or recordCount is corruption (SL_E_CRC), and recovery
+     * tells a torn or rotted batch from a malformed one by that code. */
+    if (flags & SL_BATCH_CHECK_CRC) {
+        uint32_t crc = sl_crc32c(s.p + OFF_ATTRIBUTES, s.n - OFF_ATTRIBUTES);
+        if (crc != h->crc)
+            return SL_E_CRC;
+    }
     if (h->last_offset_delta < 0 || h->record_count < 0)
         return SL_E_MALFORMED;
     /* Kafka requires recordCount == lastOffsetDelta + 1 for batches produced
@@ -178,11 +186,6 @@ sl_batch_check(sl_slice s, int flags, sl_batch_hdr *h)
      * of gaps. */
     if ((int64_t)h->record_count != (int64_t)h->last_offset_delta + 1)
         return SL_E_MALFORMED;
-    if (flags & SL_BATCH_CHECK_CRC) {
-        uint32_t crc = sl_crc32c(s.p + OFF_ATTRIBUTES, s.n - OFF_ATTRIBUTES);
-        if (crc != h->crc)
-            return SL_E_CRC;
-    }
     if ((flags & SL_BATCH_CHECK_RECORDS) &&
         sl_batch_compression(h) == SL_COMPRESSION_NONE) {
         sl_rd r;
@@ -287,7 +290,10 @@ sl_batch_builder_add(sl_batch_builder *b, int64_t ts, const sl_slice *key,
 {
     sl_buf *o = b->out;
     size_t save = o->n;
-    int64_t ts_delta = ts - b->base_ts;
+    /* Wrapping subtraction: any pair of int64 timestamps has a delta that
+     * a reader recovers as base + delta (mod 2^64), and ts - base_ts in
+     * signed arithmetic could overflow. */
+    int64_t ts_delta = (int64_t)((uint64_t)ts - (uint64_t)b->base_ts);
     size_t body = 1 + sl_varint_len(ts_delta) + sl_varint_len(b->count) +
                   len_bytes_size(key) + len_bytes_size(value) +
                   sl_varint_len((int64_t)nhdrs);

@@ -54,6 +54,10 @@ sl_conf_parse(sl_slice text, sl_conf_cb cb, void *arg, int *err_line)
         size_t end = nl ? (size_t)(nl - text.p) : text.n;
         sl_slice l = sl_slice_make(text.p + pos, end - pos);
         pos = nl ? end + 1 : text.n;
+        /* The limit is on the line's content: a CRLF file may hold the
+         * same lines as an LF one. */
+        if (l.n > 0 && l.p[l.n - 1] == '\r')
+            l.n--;
         if (l.n > SL_CONF_MAX_LINE)
             goto bad;
         l = trim(l);
@@ -81,7 +85,8 @@ int
 sl_conf_parse_i64(sl_slice s, int64_t *v)
 {
     char tmp[64];
-    if (s.n == 0 || s.n >= sizeof(tmp))
+    /* strtoll stops at a NUL, so "12\0junk" would pass as 12. */
+    if (s.n == 0 || s.n >= sizeof(tmp) || memchr(s.p, 0, s.n) != NULL)
         return SL_E_INVAL;
     memcpy(tmp, s.p, s.n);
     tmp[s.n] = 0;
@@ -136,9 +141,10 @@ static int
 fail(char *err, size_t errlen, const sl_conf_key *k, sl_slice value,
      const char *why)
 {
+    /* value.p may be NULL for an empty value, which %.*s must not see. */
     if (err && errlen)
         snprintf(err, errlen, "%s=%.*s: %s", k->name, (int)SL_MIN(value.n, 200),
-                 (const char *)value.p, why);
+                 value.p ? (const char *)value.p : "", why);
     return SL_E_INVAL;
 }
 
@@ -182,6 +188,9 @@ sl_conf_set(const sl_conf_key *k, void *obj, sl_slice value, char *err,
     case SL_CONF_STR:
         if (value.n >= SL_CONF_STR_MAX)
             return fail(err, errlen, k, value, "too long");
+        /* A NUL would silently cut the string short. */
+        if (value.n && memchr(value.p, 0, value.n) != NULL)
+            return fail(err, errlen, k, value, "contains a NUL byte");
         if (value.n)
             memcpy(field, value.p, value.n);
         field[value.n] = 0;
@@ -253,8 +262,10 @@ load_cb(void *arg, sl_slice key, sl_slice value, int line)
     struct load_ctx *c = arg;
     const sl_conf_key *k = sl_conf_find(c->tab, c->n, key);
     if (k == NULL) {
-        snprintf(c->err, c->errlen, "%s:%d: unknown key '%.*s'", c->path, line,
-                 (int)key.n, (const char *)key.p);
+        snprintf(c->err, c->errlen, "%s:%d: %.*s=%.*s: unknown key", c->path,
+                 line, (int)key.n, (const char *)key.p,
+                 (int)SL_MIN(value.n, 200),
+                 value.p ? (const char *)value.p : "");
         return SL_E_INVAL;
     }
     char why[512];
@@ -288,6 +299,13 @@ sl_conf_load_file(const sl_conf_key *tab, size_t n, void *obj, const char *path,
         if ((rc = sl_buf_append(&b, chunk, got)) != 0)
             goto out;
     }
+    /* A read error (a directory gives EISDIR here, not at fopen) must not
+     * pass for an empty file that sets nothing. */
+    if (ferror(f)) {
+        rc = errno ? -errno : SL_E_IO;
+        snprintf(err, errlen, "%s: %s", path, sl_strerror(rc));
+        goto out;
+    }
     struct load_ctx c = {tab, n, obj, path, err, errlen};
     int line = 0;
     rc = sl_conf_parse(sl_slice_make(b.p, b.n), load_cb, &c, &line);
@@ -312,8 +330,9 @@ sl_conf_apply_kv(const sl_conf_key *tab, size_t n, void *obj, const char *kv,
     sl_slice value = trim(sl_slice_str(eq + 1));
     const sl_conf_key *k = sl_conf_find(tab, n, key);
     if (k == NULL) {
-        snprintf(err, errlen, "unknown key '%.*s'", (int)key.n,
-                 (const char *)key.p);
+        snprintf(err, errlen, "%.*s=%.*s: unknown key", (int)key.n,
+                 (const char *)key.p, (int)SL_MIN(value.n, 200),
+                 (const char *)value.p);
         return SL_E_INVAL;
     }
     return sl_conf_set(k, obj, value, err, errlen);

@@ -1,0 +1,165 @@
+/*
+ * ss_config.c — sluice-segstore's one config table.  Keys come from a
+ * `key = value` file (--config), `--set key=value` flags, in that order.
+ * docs/configuration.md is generated from this table (--config-doc).
+ */
+#include "ss_server.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define F(x) offsetof(ss_config, x)
+const sl_conf_key ss_config_keys[] = {
+    {"data", SL_CONF_STR, F(data), 0, 0, "./data", 0, NULL,
+     "Data directory (created when missing)."},
+    {"ipc.url", SL_CONF_STR, F(ipc), 0, 0, "", 0, NULL,
+     "Comma-separated nng listen URLs for requests (ipc:// and/or tcp://). "
+     "Empty: ipc://<data>/segstore.sock."},
+    {"events.url", SL_CONF_STR, F(events), 0, 0, "", 0, NULL,
+     "Comma-separated pub URLs for events, one per ipc.url. Empty: "
+     "<ipc url>.events for ipc://, port+1 for tcp://."},
+    {"fsync", SL_CONF_STR, F(fsync), 0, 0, "batch", 0, NULL,
+     "Durability policy: batch (acknowledge after an fdatasync that covers "
+     "the append; one fdatasync serves all waiting appends), interval:<ms> "
+     "(acknowledge on write, fdatasync every <ms>), never (leave it to the "
+     "kernel)."},
+    {"ipc.socket.group", SL_CONF_STR, F(socket_group), 0, 0, "", 0, NULL,
+     "Group allowed to use the ipc:// socket (mode 0660); empty: owner only "
+     "(0600)."},
+    {"log.level", SL_CONF_STR, F(log_level), 0, 0, "info", 1, NULL,
+     "debug, info, warn or error."},
+    {"checkpoint.interval.ms", SL_CONF_I64, F(checkpoint_ms), 100, 3600000,
+     "5000", 0, NULL,
+     "How often active segments' indexes are checkpointed; recovery scans "
+     "only what was written after the last checkpoint."},
+    {"retention.check.interval.ms", SL_CONF_I64, F(retention_check_ms), 100,
+     86400000, "30000", 0, NULL,
+     "How often retention and segment.ms rolling run."},
+    {"ipc.max.message.bytes", SL_CONF_I64, F(max_msg), 1 << 20, 1 << 30,
+     "67108864", 0, NULL, "Largest IPC request or reply."},
+    {"ipc.contexts", SL_CONF_I64, F(contexts), 1, 4096, "256", 0, NULL,
+     "Requests segstore works on at once (nng contexts)."},
+};
+#undef F
+const size_t ss_config_keys_len = SL_ARRAY_LEN(ss_config_keys);
+
+void
+ss_config_defaults(ss_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    sl_conf_defaults(ss_config_keys, ss_config_keys_len, c);
+    sl_conf_defaults(ss_topic_conf, ss_topic_conf_len, &c->topic);
+}
+
+int
+ss_config_set(ss_config *c, const char *kv, char *err, size_t errlen)
+{
+    if (strncmp(kv, "topic.", 6) == 0)
+        return sl_conf_apply_kv(ss_topic_conf, ss_topic_conf_len, &c->topic,
+                                kv + 6, err, errlen);
+    return sl_conf_apply_kv(ss_config_keys, ss_config_keys_len, c, kv, err,
+                            errlen);
+}
+
+struct load_ctx {
+    ss_config *c;
+    const char *path;
+    char *err;
+    size_t errlen;
+};
+
+static int
+load_cb(void *arg, sl_slice key, sl_slice value, int line)
+{
+    struct load_ctx *l = arg;
+    char kv[SL_CONF_MAX_LINE + 2];
+    snprintf(kv, sizeof(kv), "%.*s=%.*s", (int)key.n, (const char *)key.p,
+             (int)value.n, (const char *)value.p);
+    char why[512];
+    int rc = ss_config_set(l->c, kv, why, sizeof(why));
+    if (rc != 0)
+        snprintf(l->err, l->errlen, "%s:%d: %s", l->path, line, why);
+    return rc;
+}
+
+int
+ss_config_load(ss_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return SL_E_INVAL;
+    }
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    if (n == sizeof(buf)) {
+        snprintf(err, errlen, "%s: larger than 1 MiB", path);
+        return SL_E_TOOBIG;
+    }
+    struct load_ctx l = {c, path, err, errlen};
+    int line = 0;
+    int rc = sl_conf_parse(sl_slice_make(buf, n), load_cb, &l, &line);
+    if (rc == SL_E_MALFORMED)
+        snprintf(err, errlen, "%s:%d: expected 'key = value'", path, line);
+    return rc;
+}
+
+int
+ss_config_finish(ss_config *c, char *err, size_t errlen)
+{
+    if (strcmp(c->fsync, "batch") == 0) {
+        c->fsync_mode = SS_FSYNC_BATCH;
+    } else if (strcmp(c->fsync, "never") == 0) {
+        c->fsync_mode = SS_FSYNC_NEVER;
+    } else if (strncmp(c->fsync, "interval:", 9) == 0) {
+        char *end;
+        long long ms = strtoll(c->fsync + 9, &end, 10);
+        if (*end != 0 || ms < 1 || ms > 3600000) {
+            snprintf(err, errlen, "fsync=%s: interval must be 1..3600000 ms",
+                     c->fsync);
+            return SL_E_INVAL;
+        }
+        c->fsync_mode = SS_FSYNC_INTERVAL;
+        c->fsync_interval_ms = ms;
+    } else {
+        snprintf(err, errlen,
+                 "fsync=%s: expected batch, interval:<ms> or never", c->fsync);
+        return SL_E_INVAL;
+    }
+    if (sl_log_level_parse(c->log_level) < 0) {
+        snprintf(err, errlen, "log.level=%s: expected debug|info|warn|error",
+                 c->log_level);
+        return SL_E_INVAL;
+    }
+    if (c->topic.max_message_bytes > c->topic.segment_bytes) {
+        snprintf(err, errlen,
+                 "topic.max.message.bytes must not exceed "
+                 "topic.segment.bytes");
+        return SL_E_INVAL;
+    }
+    return 0;
+}
+
+static void
+doc_table(FILE *out, const sl_conf_key *t, size_t n, const char *prefix)
+{
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "| `%s%s` | %s | `%s` | %s |\n", prefix, t[i].name,
+                t[i].type == SL_CONF_I64    ? "integer"
+                : t[i].type == SL_CONF_BOOL ? "boolean"
+                : t[i].type == SL_CONF_ENUM ? "choice"
+                                            : "string",
+                t[i].def, t[i].doc);
+    }
+}
+
+void
+ss_config_doc(FILE *out)
+{
+    fprintf(out, "| key | type | default | meaning |\n|---|---|---|---|\n");
+    doc_table(out, ss_config_keys, ss_config_keys_len, "");
+    doc_table(out, ss_topic_conf, ss_topic_conf_len, "topic.");
+}

@@ -1,0 +1,1241 @@
+/*
+ * ss_server.c — sluice-segstore's request loop.
+ *
+ * Threads: nng's threads receive requests on a pool of REP contexts and
+ * only queue them; the libuv loop thread owns the store and every log, and
+ * handles each queued request (decoding, appending to the page cache,
+ * reads, topic changes).  fdatasync and checkpoints run on libuv's thread
+ * pool as one "sync round" at a time (ss_log_job_*).
+ *
+ * Group commit (fsync=batch): appends are written at once but their replies
+ * are parked until a sync round that covers them ends.  While a round runs,
+ * new appends accumulate; when it ends, the next round covers all of them
+ * with one fdatasync per partition.  Under load, the cost of an fdatasync
+ * is thus shared by every append that arrived during the previous one.
+ *
+ * Visibility: READ, LIST_OFFSETS and ADVANCE events expose offsets below
+ * the durable end under fsync=batch (a consumer never sees a record that a
+ * crash could take back) and below the written end under the other
+ * policies.
+ */
+#include "ss_server.h"
+
+#include "ipc_msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define MAX_URLS 8
+
+enum { CTX_RECV = 0, CTX_SEND = 1 };
+
+typedef struct ss_server ss_server;
+
+/* An append's wait for durability: the log and the end it needs. */
+typedef struct wait_ent {
+    ss_log *log; /* held */
+    int64_t need;
+} wait_ent;
+
+typedef struct ss_ctx {
+    ss_server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    int state;
+    nng_msg *req;
+    struct ss_ctx *next; /* request queue or parked list */
+    /* parked append */
+    ipc_append_result *res;
+    size_t nres;
+    wait_ent *waits;
+    size_t nwaits;
+} ss_ctx;
+
+/* A log touched since the last event / sync round. */
+typedef struct touched {
+    ss_log *log; /* held */
+    char topic[SS_TOPIC_NAME_MAX + 1];
+    int32_t partition;
+    int64_t published; /* visible end last announced */
+} touched;
+
+/* One sync round: its jobs and the logs whose appends it makes durable
+ * (announced when it ends).  Appends arriving meanwhile gather in
+ * ss_server.touched for the next round. */
+typedef struct round {
+    ss_log_job *jobs;
+    size_t njobs;
+    touched *t;
+    size_t nt;
+} round;
+
+struct ss_server {
+    ss_config *cfg;
+    uv_loop_t loop;
+    uv_async_t async;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t ckpt_timer, retain_timer, interval_timer, stop_timer;
+    nng_socket rep, pub;
+    ss_ctx *ctxs;
+    size_t nctx;
+    pthread_mutex_t qmu;
+    ss_ctx *qhead, *qtail;
+    ss_store *store;
+    char data_dir[256]; /* absolute; at most 200 bytes (checked) */
+    uint8_t instance_id[IPC_INSTANCE_ID_LEN];
+    char events_joined[SL_CONF_STR_MAX * 2];
+    int lock_fd;
+    sl_buf out;
+    /* group commit */
+    ss_ctx *parked_head, *parked_tail;
+    touched *touched;
+    size_t ntouched, touched_cap;
+    uv_work_t work;
+    round cur;
+    int round_running;
+    int round_wanted;
+    int ckpt_due;
+    int stopping;
+    int exit_code;
+    /* counters (exported by later metrics work) */
+    uint64_t n_requests, n_malformed, n_appends, n_append_errors;
+};
+
+/* ---- small helpers --------------------------------------------------------
+ */
+
+static int
+nng_to_sl(int rv)
+{
+    switch (rv) {
+    case 0:
+        return 0;
+    case NNG_ENOMEM:
+        return -ENOMEM;
+    case NNG_EADDRINUSE:
+        return -EADDRINUSE;
+    case NNG_EPERM:
+        return -EPERM;
+    case NNG_EINVAL:
+    case NNG_EADDRINVAL:
+        return SL_E_INVAL;
+    default:
+        return SL_E_IO;
+    }
+}
+
+static int64_t
+visible_end(const ss_server *s, const ss_log *l)
+{
+    return s->cfg->fsync_mode == SS_FSYNC_BATCH ? ss_log_durable_end(l)
+                                                : ss_log_end(l);
+}
+
+static void
+ctx_send(ss_ctx *c, const sl_buf *b)
+{
+    nng_msg *m;
+    if (nng_msg_alloc(&m, b->n) != 0) {
+        /* Without memory for a reply, drop the request: the client's
+         * timeout reports it.  Keep the context receiving. */
+        c->state = CTX_RECV;
+        nng_ctx_recv(c->ctx, c->aio);
+        return;
+    }
+    memcpy(nng_msg_body(m), b->p, b->n);
+    nng_aio_set_msg(c->aio, m);
+    c->state = CTX_SEND;
+    nng_ctx_send(c->ctx, c->aio);
+}
+
+static void
+reply_err(ss_server *s, ss_ctx *c, int op, int status, const char *text)
+{
+    ipc_err_encode(&s->out, op, status, text);
+    ctx_send(c, &s->out);
+}
+
+/* ---- nng side -------------------------------------------------------------
+ */
+
+static void
+ctx_cb(void *arg)
+{
+    ss_ctx *c = arg;
+    ss_server *s = c->srv;
+    int rv = nng_aio_result(c->aio);
+    if (c->state == CTX_SEND) {
+        if (rv != 0)
+            nng_msg_free(nng_aio_get_msg(c->aio));
+        if (rv == NNG_ECLOSED)
+            return;
+        c->state = CTX_RECV;
+        nng_ctx_recv(c->ctx, c->aio);
+        return;
+    }
+    if (rv != 0) {
+        if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
+            nng_ctx_recv(c->ctx, c->aio);
+        return;
+    }
+    c->req = nng_aio_get_msg(c->aio);
+    c->next = NULL;
+    pthread_mutex_lock(&s->qmu);
+    if (s->qtail)
+        s->qtail->next = c;
+    else
+        s->qhead = c;
+    s->qtail = c;
+    pthread_mutex_unlock(&s->qmu);
+    uv_async_send(&s->async);
+}
+
+/* ---- touched logs and events ------------------------------------------------
+ */
+
+static void
+touch(ss_server *s, ss_log *l, sl_slice topic, int32_t partition)
+{
+    for (size_t i = 0; i < s->ntouched; i++)
+        if (s->touched[i].log == l)
+            return;
+    if (s->ntouched == s->touched_cap) {
+        size_t cap = s->touched_cap ? s->touched_cap * 2 : 64;
+        touched *n = realloc(s->touched, cap * sizeof(*n));
+        if (n == NULL)
+            return; /* the event is only a wake-up; readers also poll */
+        s->touched = n;
+        s->touched_cap = cap;
+    }
+    touched *t = &s->touched[s->ntouched++];
+    t->log = l;
+    ss_log_hold(l);
+    memcpy(t->topic, topic.p, topic.n);
+    t->topic[topic.n] = 0;
+    t->partition = partition;
+    t->published = -1;
+}
+
+static void
+publish(ss_server *s, const ipc_event *e)
+{
+    sl_buf b;
+    sl_buf_init(&b);
+    nng_msg *m;
+    if (ipc_event_encode(&b, e) == 0 && nng_msg_alloc(&m, b.n) == 0) {
+        memcpy(nng_msg_body(m), b.p, b.n);
+        if (nng_sendmsg(s->pub, m, NNG_FLAG_NONBLOCK) != 0)
+            nng_msg_free(m);
+    }
+    sl_buf_fini(&b);
+}
+
+/* Announce the new visible ends of logs and release them. */
+static void
+publish_list(ss_server *s, touched *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        touched *t = &list[i];
+        if (!ss_log_failed(t->log)) {
+            ipc_event e = {0};
+            e.op = IPC_EVT_ADVANCE;
+            e.topic = sl_slice_str(t->topic);
+            e.partition = t->partition;
+            e.high_watermark = visible_end(s, t->log);
+            publish(s, &e);
+        }
+        ss_log_rele(t->log);
+    }
+}
+
+static void
+publish_touched(ss_server *s)
+{
+    publish_list(s, s->touched, s->ntouched);
+    s->ntouched = 0;
+}
+
+/* ---- parked appends --------------------------------------------------------
+ */
+
+static void
+park(ss_server *s, ss_ctx *c)
+{
+    c->next = NULL;
+    if (s->parked_tail)
+        s->parked_tail->next = c;
+    else
+        s->parked_head = c;
+    s->parked_tail = c;
+}
+
+static void
+finish_append(ss_server *s, ss_ctx *c)
+{
+    for (size_t i = 0; i < c->nwaits; i++) {
+        /* An fdatasync failure after the write: the append is not
+         * durable, so it must not be acknowledged. */
+        if (ss_log_failed(c->waits[i].log))
+            for (size_t k = 0; k < c->nres; k++)
+                if (c->res[k].status == 0 &&
+                    c->res[k].last_offset < c->waits[i].need &&
+                    c->res[k].last_offset >= 0)
+                    c->res[k].status = SL_E_IO;
+        ss_log_rele(c->waits[i].log);
+    }
+    ipc_append_rep_encode(&s->out, c->res, c->nres);
+    ctx_send(c, &s->out);
+    free(c->res);
+    free(c->waits);
+    c->res = NULL;
+    c->waits = NULL;
+    c->nres = c->nwaits = 0;
+}
+
+static int
+append_durable(const ss_ctx *c)
+{
+    for (size_t i = 0; i < c->nwaits; i++)
+        if (!ss_log_failed(c->waits[i].log) &&
+            ss_log_durable_end(c->waits[i].log) < c->waits[i].need)
+            return 0;
+    return 1;
+}
+
+static void
+release_parked(ss_server *s)
+{
+    ss_ctx **pp = &s->parked_head;
+    ss_ctx *prev = NULL;
+    while (*pp) {
+        ss_ctx *c = *pp;
+        if (append_durable(c)) {
+            *pp = c->next;
+            if (s->parked_tail == c)
+                s->parked_tail = prev;
+            finish_append(s, c);
+        } else {
+            prev = c;
+            pp = &c->next;
+        }
+    }
+}
+
+/* ---- sync rounds
+ * -------------------------------------------------------------- */
+
+static void start_round(ss_server *s);
+
+static void
+round_work(uv_work_t *w)
+{
+    ss_server *s = w->data;
+    for (size_t i = 0; i < s->cur.njobs; i++)
+        ss_log_job_run(&s->cur.jobs[i]);
+}
+
+static void
+round_done(uv_work_t *w, int status)
+{
+    ss_server *s = w->data;
+    (void)status;
+    for (size_t i = 0; i < s->cur.njobs; i++)
+        ss_log_job_end(&s->cur.jobs[i]);
+    free(s->cur.jobs);
+    s->cur.jobs = NULL;
+    s->cur.njobs = 0;
+    s->round_running = 0;
+    release_parked(s);
+    publish_list(s, s->cur.t, s->cur.nt);
+    free(s->cur.t);
+    s->cur.t = NULL;
+    s->cur.nt = 0;
+    if (s->round_wanted)
+        start_round(s);
+}
+
+static int
+add_job(ss_server *s, ss_log *l, int checkpoint, size_t *cap)
+{
+    if (s->cur.njobs == *cap) {
+        size_t n = *cap ? *cap * 2 : 16;
+        ss_log_job *j = realloc(s->cur.jobs, n * sizeof(*j));
+        if (j == NULL)
+            return -ENOMEM;
+        s->cur.jobs = j;
+        *cap = n;
+    }
+    int rc = ss_log_job_begin(l, checkpoint, &s->cur.jobs[s->cur.njobs]);
+    if (rc == 1)
+        s->cur.njobs++;
+    return rc < 0 ? rc : 0;
+}
+
+/* Begin a round covering every touched log (and, when a checkpoint is
+ * due, every log).  Only one round runs at a time. */
+static void
+start_round(ss_server *s)
+{
+    if (s->round_running) {
+        s->round_wanted = 1;
+        return;
+    }
+    s->round_wanted = 0;
+    size_t cap = 0;
+    int ckpt = s->ckpt_due;
+    s->ckpt_due = 0;
+    /* Under fsync=batch the touched logs belong to this round now; under
+     * the other policies they were announced already. */
+    s->cur.t = s->touched;
+    s->cur.nt = s->ntouched;
+    s->touched = NULL;
+    s->ntouched = s->touched_cap = 0;
+    if (ckpt) {
+        for (size_t i = 0; i < ss_store_topic_count(s->store); i++) {
+            ss_topic *t = ss_store_topic_at(s->store, i);
+            for (int32_t p = 0; p < ss_topic_partitions(t); p++)
+                add_job(s, ss_topic_log(t, p), 1, &cap);
+        }
+    } else {
+        for (size_t i = 0; i < s->cur.nt; i++)
+            add_job(s, s->cur.t[i].log, 0, &cap);
+    }
+    if (s->cur.njobs == 0) {
+        free(s->cur.jobs);
+        s->cur.jobs = NULL;
+        release_parked(s);
+        publish_list(s, s->cur.t, s->cur.nt);
+        free(s->cur.t);
+        s->cur.t = NULL;
+        s->cur.nt = 0;
+        return;
+    }
+    s->round_running = 1;
+    s->work.data = s;
+    uv_queue_work(&s->loop, &s->work, round_work, round_done);
+}
+
+/* ---- request handlers
+ * ---------------------------------------------------------- */
+
+static void
+handle_hello(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    ipc_hello_req req;
+    if (ipc_hello_req_decode(body, &req) != 0) {
+        s->n_malformed++;
+        reply_err(s, c, IPC_OP_HELLO, SL_E_MALFORMED, "malformed HELLO");
+        return;
+    }
+    ipc_hello_rep rep = {0};
+    rep.server_version = sl_slice_str(SLUICE_VERSION);
+    rep.proto_min = IPC_VERSION;
+    rep.proto_max = IPC_VERSION;
+    memcpy(rep.instance_id, s->instance_id, sizeof(rep.instance_id));
+    rep.data_dir = sl_slice_str(s->data_dir);
+    rep.events_url = sl_slice_str(s->events_joined);
+    ipc_hello_rep_encode(&s->out, &rep);
+    ctx_send(c, &s->out);
+}
+
+static void
+handle_topic_create(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    ipc_topic_create_req req;
+    if (ipc_topic_create_req_decode(body, &req) != 0) {
+        s->n_malformed++;
+        reply_err(s, c, IPC_OP_TOPIC_CREATE, SL_E_MALFORMED,
+                  "malformed TOPIC_CREATE");
+        return;
+    }
+    ss_kv kvs[64];
+    size_t n = 0;
+    ipc_kv kv;
+    while (ipc_topic_create_req_next(&req, &kv) == 1) {
+        if (n == SL_ARRAY_LEN(kvs)) {
+            reply_err(s, c, IPC_OP_TOPIC_CREATE, SL_E_INVAL,
+                      "too many configs");
+            return;
+        }
+        kvs[n].key = kv.key;
+        kvs[n].value = kv.value;
+        n++;
+    }
+    char err[512] = "";
+    int rc = ss_store_topic_create(s->store, req.name, req.partitions, kvs, n,
+                                   err, sizeof(err));
+    if (rc != 0) {
+        reply_err(s, c, IPC_OP_TOPIC_CREATE, rc,
+                  err[0] ? err : sl_strerror(rc));
+        return;
+    }
+    ipc_event e = {0};
+    e.op = IPC_EVT_TOPIC_CREATED;
+    e.topic = req.name;
+    e.partitions = req.partitions;
+    publish(s, &e);
+    ipc_msg_begin(&s->out, IPC_OP_TOPIC_CREATE, 0);
+    ctx_send(c, &s->out);
+}
+
+static void
+drop_touched_topic(ss_server *s, sl_slice topic)
+{
+    /* Parked appends keep their own references; only forget events. */
+    size_t k = 0;
+    for (size_t i = 0; i < s->ntouched; i++) {
+        if (sl_slice_eq_str(topic, s->touched[i].topic))
+            ss_log_rele(s->touched[i].log);
+        else
+            s->touched[k++] = s->touched[i];
+    }
+    s->ntouched = k;
+}
+
+static void
+handle_topic_delete(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    sl_slice name;
+    if (ipc_topic_delete_req_decode(body, &name) != 0) {
+        s->n_malformed++;
+        reply_err(s, c, IPC_OP_TOPIC_DELETE, SL_E_MALFORMED,
+                  "malformed TOPIC_DELETE");
+        return;
+    }
+    char nm[SS_TOPIC_NAME_MAX + 1];
+    snprintf(nm, sizeof(nm), "%.*s", (int)SL_MIN(name.n, SS_TOPIC_NAME_MAX),
+             (const char *)name.p);
+    drop_touched_topic(s, name);
+    int rc = ss_store_topic_delete(s->store, name);
+    if (rc != 0) {
+        reply_err(s, c, IPC_OP_TOPIC_DELETE, rc, sl_strerror(rc));
+        return;
+    }
+    ipc_event e = {0};
+    e.op = IPC_EVT_TOPIC_DELETED;
+    e.topic = sl_slice_str(nm);
+    publish(s, &e);
+    ipc_msg_begin(&s->out, IPC_OP_TOPIC_DELETE, 0);
+    ctx_send(c, &s->out);
+}
+
+static void
+handle_topic_list(ss_server *s, ss_ctx *c)
+{
+    size_t n = ss_store_topic_count(s->store);
+    ipc_topic_entry *e = calloc(n ? n : 1, sizeof(*e));
+    if (e == NULL) {
+        reply_err(s, c, IPC_OP_TOPIC_LIST, -ENOMEM, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ss_topic *t = ss_store_topic_at(s->store, i);
+        e[i].name = sl_slice_str(ss_topic_name(t));
+        e[i].partitions = ss_topic_partitions(t);
+    }
+    ipc_topic_list_rep_encode(&s->out, e, n);
+    free(e);
+    ctx_send(c, &s->out);
+}
+
+static void
+handle_topic_describe(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    sl_slice name;
+    if (ipc_topic_describe_req_decode(body, &name) != 0) {
+        s->n_malformed++;
+        reply_err(s, c, IPC_OP_TOPIC_DESCRIBE, SL_E_MALFORMED,
+                  "malformed TOPIC_DESCRIBE");
+        return;
+    }
+    ss_topic *t = ss_store_topic_find(s->store, name);
+    if (t == NULL) {
+        reply_err(s, c, IPC_OP_TOPIC_DESCRIBE, SL_E_NOTOPIC, "unknown topic");
+        return;
+    }
+    enum { NK = 16 };
+    ipc_kv kv[NK];
+    char vals[NK][SL_CONF_STR_MAX];
+    size_t nk = SL_MIN(ss_topic_conf_len, (size_t)NK);
+    for (size_t i = 0; i < nk; i++) {
+        sl_conf_format(&ss_topic_conf[i], ss_topic_cfg(t), vals[i],
+                       sizeof(vals[i]));
+        kv[i].key = sl_slice_str(ss_topic_conf[i].name);
+        kv[i].value = sl_slice_str(vals[i]);
+    }
+    int32_t np = ss_topic_partitions(t);
+    ipc_partition_info *pi = calloc((size_t)np, sizeof(*pi));
+    if (pi == NULL) {
+        reply_err(s, c, IPC_OP_TOPIC_DESCRIBE, -ENOMEM, "out of memory");
+        return;
+    }
+    for (int32_t p = 0; p < np; p++) {
+        ss_log *l = ss_topic_log(t, p);
+        pi[p].partition = p;
+        pi[p].log_start = ss_log_start(l);
+        pi[p].high_watermark = visible_end(s, l);
+        pi[p].segments = ss_log_segment_count(l);
+        pi[p].bytes = ss_log_bytes(l);
+    }
+    ipc_topic_describe_rep_encode(&s->out, sl_slice_str(ss_topic_name(t)), np,
+                                  kv, nk, pi, (size_t)np);
+    free(pi);
+    ctx_send(c, &s->out);
+}
+
+static int
+add_wait(ss_ctx *c, ss_log *l, int64_t need, size_t *cap)
+{
+    for (size_t i = 0; i < c->nwaits; i++) {
+        if (c->waits[i].log == l) {
+            if (need > c->waits[i].need)
+                c->waits[i].need = need;
+            return 0;
+        }
+    }
+    if (c->nwaits == *cap) {
+        size_t n = *cap ? *cap * 2 : 4;
+        wait_ent *w = realloc(c->waits, n * sizeof(*w));
+        if (w == NULL)
+            return -ENOMEM;
+        c->waits = w;
+        *cap = n;
+    }
+    c->waits[c->nwaits].log = l;
+    c->waits[c->nwaits].need = need;
+    ss_log_hold(l);
+    c->nwaits++;
+    return 0;
+}
+
+static void
+handle_append(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    ipc_append_req req;
+    if (ipc_append_req_decode(body, &req) != 0) {
+        s->n_malformed++;
+        reply_err(s, c, IPC_OP_APPEND, SL_E_MALFORMED, "malformed APPEND");
+        return;
+    }
+    c->res = calloc(req.count ? req.count : 1, sizeof(*c->res));
+    if (c->res == NULL) {
+        reply_err(s, c, IPC_OP_APPEND, -ENOMEM, "out of memory");
+        return;
+    }
+    c->nres = req.count;
+    size_t wcap = 0;
+    int64_t now = sl_now_ms();
+    ipc_append_entry e;
+    /* The request body lives in c->req, which we own and may modify: the
+     * batches are stamped in place and written from there. */
+    uint8_t *base = nng_msg_body(c->req);
+    for (size_t i = 0; ipc_append_req_next(&req, &e) == 1; i++) {
+        ipc_append_result *r = &c->res[i];
+        r->base_offset = r->last_offset = r->append_time = r->log_start = -1;
+        ss_log *l;
+        int rc = ss_store_log(s->store, e.topic, e.partition, &l);
+        if (rc == 0) {
+            ss_append_res ar;
+            uint8_t *w = base + (e.batches.p - (const uint8_t *)base);
+            rc = ss_log_append(l, w, e.batches.n, now, &ar);
+            if (rc == 0) {
+                r->base_offset = ar.base_offset;
+                r->last_offset = ar.last_offset;
+                r->append_time = ar.append_time;
+                r->log_start = ar.log_start;
+                touch(s, l, e.topic, e.partition);
+                if (s->cfg->fsync_mode == SS_FSYNC_BATCH)
+                    rc = add_wait(c, l, ar.last_offset + 1, &wcap);
+            }
+        }
+        r->status = rc;
+        s->n_appends++;
+        if (rc != 0)
+            s->n_append_errors++;
+    }
+    if (c->nwaits > 0 && !append_durable(c)) {
+        park(s, c);
+        return;
+    }
+    finish_append(s, c);
+}
+
+static void
+handle_read(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    ipc_read_req req;
+    if (ipc_read_req_decode(body, &req) != 0) {
+        s->n_malformed++;
+        reply_err(s, c, IPC_OP_READ, SL_E_MALFORMED, "malformed READ");
+        return;
+    }
+    ipc_read_result *res = calloc(req.count ? req.count : 1, sizeof(*res));
+    ss_read_res *rr = calloc(req.count ? req.count : 1, sizeof(*rr));
+    if (res == NULL || rr == NULL) {
+        free(res);
+        free(rr);
+        reply_err(s, c, IPC_OP_READ, -ENOMEM, "out of memory");
+        return;
+    }
+    int inl = (req.flags & IPC_READ_INLINE) != 0;
+    /* Keep inline replies under the IPC message limit. */
+    uint64_t budget = (uint64_t)s->cfg->max_msg - 4096;
+    ipc_read_entry e;
+    size_t i;
+    for (i = 0; ipc_read_req_next(&req, &e) == 1; i++) {
+        ipc_read_result *r = &res[i];
+        ss_log *l;
+        int rc = ss_store_log(s->store, e.topic, e.partition, &l);
+        if (rc == 0) {
+            r->high_watermark = visible_end(s, l);
+            r->log_start = ss_log_start(l);
+            int32_t maxb = e.max_bytes;
+            if (inl && (uint64_t)SL_MAX(maxb, 0) > budget)
+                maxb = (int32_t)SL_MIN(budget, (uint64_t)INT32_MAX);
+            rc = ss_log_read(l, e.offset, maxb, r->high_watermark, &rr[i]);
+        } else {
+            r->high_watermark = r->log_start = -1;
+        }
+        r->status = rc;
+        if (rc != 0 || rr[i].length == 0) {
+            r->kind = IPC_READ_NONE;
+        } else if (inl) {
+            if (rr[i].length > budget) {
+                r->kind = IPC_READ_NONE;
+                continue;
+            }
+            budget -= rr[i].length;
+            r->kind = IPC_READ_INLINE_DATA;
+            r->data = sl_slice_make(rr[i].data, rr[i].length);
+        } else {
+            r->kind = IPC_READ_DESCRIPTOR;
+            r->path = sl_slice_str(rr[i].path);
+            r->segment_base = rr[i].segment_base;
+            r->position = rr[i].position;
+            r->length = rr[i].length;
+        }
+    }
+    ipc_read_rep_encode(&s->out, res, i);
+    free(res);
+    free(rr);
+    ctx_send(c, &s->out);
+}
+
+static void
+handle_offsets(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    ipc_offsets_req req;
+    if (ipc_offsets_req_decode(body, &req) != 0) {
+        s->n_malformed++;
+        reply_err(s, c, IPC_OP_LIST_OFFSETS, SL_E_MALFORMED,
+                  "malformed LIST_OFFSETS");
+        return;
+    }
+    ipc_offsets_result *res = calloc(req.count ? req.count : 1, sizeof(*res));
+    if (res == NULL) {
+        reply_err(s, c, IPC_OP_LIST_OFFSETS, -ENOMEM, "out of memory");
+        return;
+    }
+    ipc_offsets_entry e;
+    size_t i;
+    for (i = 0; ipc_offsets_req_next(&req, &e) == 1; i++) {
+        ipc_offsets_result *r = &res[i];
+        r->offset = r->timestamp = -1;
+        ss_log *l;
+        int rc = ss_store_log(s->store, e.topic, e.partition, &l);
+        if (rc == 0) {
+            if (e.spec == IPC_OFFSET_EARLIEST)
+                r->offset = ss_log_start(l);
+            else if (e.spec == IPC_OFFSET_LATEST)
+                r->offset = visible_end(s, l);
+            else if (e.spec >= 0)
+                rc = ss_log_find_time(l, e.spec, visible_end(s, l), &r->offset,
+                                      &r->timestamp);
+            else
+                rc = SL_E_INVAL;
+        }
+        r->status = rc;
+    }
+    ipc_offsets_rep_encode(&s->out, res, i);
+    free(res);
+    ctx_send(c, &s->out);
+}
+
+static void
+handle(ss_server *s, ss_ctx *c)
+{
+    sl_slice msg = sl_slice_make(nng_msg_body(c->req), nng_msg_len(c->req));
+    ipc_hdr h;
+    sl_slice body;
+    s->n_requests++;
+    int rc = ipc_hdr_decode(msg, &h, &body);
+    if (rc != 0) {
+        s->n_malformed++;
+        reply_err(s, c, rc == SL_E_VERSION ? h.op : 0, rc,
+                  rc == SL_E_VERSION ? "unsupported IPC version"
+                                     : "malformed message header");
+    } else if (s->stopping) {
+        reply_err(s, c, h.op, SL_E_CLOSED, "segstore is shutting down");
+    } else {
+        switch (h.op) {
+        case IPC_OP_HELLO:
+            handle_hello(s, c, body);
+            break;
+        case IPC_OP_TOPIC_CREATE:
+            handle_topic_create(s, c, body);
+            break;
+        case IPC_OP_TOPIC_DELETE:
+            handle_topic_delete(s, c, body);
+            break;
+        case IPC_OP_TOPIC_LIST:
+            handle_topic_list(s, c);
+            break;
+        case IPC_OP_TOPIC_DESCRIBE:
+            handle_topic_describe(s, c, body);
+            break;
+        case IPC_OP_APPEND:
+            handle_append(s, c, body);
+            break;
+        case IPC_OP_READ:
+            handle_read(s, c, body);
+            break;
+        case IPC_OP_LIST_OFFSETS:
+            handle_offsets(s, c, body);
+            break;
+        default:
+            s->n_malformed++;
+            reply_err(s, c, h.op, SL_E_UNSUPPORTED, "unknown operation");
+            break;
+        }
+    }
+    nng_msg_free(c->req);
+    c->req = NULL;
+}
+
+static void
+on_async(uv_async_t *a)
+{
+    ss_server *s = a->data;
+    pthread_mutex_lock(&s->qmu);
+    ss_ctx *c = s->qhead;
+    s->qhead = s->qtail = NULL;
+    pthread_mutex_unlock(&s->qmu);
+    while (c) {
+        ss_ctx *next = c->next;
+        handle(s, c);
+        c = next;
+    }
+    if (s->ntouched == 0)
+        return;
+    switch (s->cfg->fsync_mode) {
+    case SS_FSYNC_BATCH:
+        start_round(s);
+        break;
+    default:
+        /* Acknowledged on write; the interval timer or the kernel makes it
+         * durable.  Readers may see it now. */
+        publish_touched(s);
+        break;
+    }
+}
+
+/* ---- timers and shutdown
+ * --------------------------------------------------------- */
+
+static void
+on_ckpt(uv_timer_t *t)
+{
+    ss_server *s = t->data;
+    s->ckpt_due = 1;
+    start_round(s);
+}
+
+static void
+on_interval(uv_timer_t *t)
+{
+    ss_server *s = t->data;
+    if (s->round_running)
+        return;
+    size_t cap = 0;
+    for (size_t i = 0; i < ss_store_topic_count(s->store); i++) {
+        ss_topic *tp = ss_store_topic_at(s->store, i);
+        for (int32_t p = 0; p < ss_topic_partitions(tp); p++)
+            add_job(s, ss_topic_log(tp, p), 0, &cap);
+    }
+    if (s->cur.njobs == 0) {
+        free(s->cur.jobs);
+        s->cur.jobs = NULL;
+        return;
+    }
+    s->round_running = 1;
+    s->work.data = s;
+    uv_queue_work(&s->loop, &s->work, round_work, round_done);
+}
+
+static void
+on_retain(uv_timer_t *t)
+{
+    ss_server *s = t->data;
+    int64_t now = sl_now_ms();
+    for (size_t i = 0; i < ss_store_topic_count(s->store); i++) {
+        ss_topic *tp = ss_store_topic_at(s->store, i);
+        for (int32_t p = 0; p < ss_topic_partitions(tp); p++)
+            ss_log_retain(ss_topic_log(tp, p), now);
+    }
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void
+on_stop_timer(uv_timer_t *t)
+{
+    ss_server *s = t->data;
+    if (s->round_running) /* let the round finish first */
+        return;
+    uv_timer_stop(t);
+    /* Everything that was acknowledged is durable already; the final
+     * close syncs and checkpoints the rest. */
+    nng_close(s->rep);
+    nng_close(s->pub);
+    uv_walk(&s->loop, close_walk, NULL);
+}
+
+static void
+on_signal(uv_signal_t *sig, int signum)
+{
+    ss_server *s = sig->data;
+    if (s->stopping)
+        return;
+    sl_log(SL_LOG_INFO, "SS-STOP", "signal=%d: shutting down", signum);
+    s->stopping = 1;
+    /* Reply to parked appends once their round ends, then stop. */
+    if (s->cfg->fsync_mode == SS_FSYNC_BATCH && s->ntouched > 0)
+        start_round(s);
+    uv_timer_start(&s->stop_timer, on_stop_timer, 100, 50);
+}
+
+/* ---- start-up
+ * ---------------------------------------------------------------------- */
+
+static int
+load_instance_id(ss_server *s, char *err, size_t errlen)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%.200s/segstore.id", s->data_dir);
+    char hex[34] = {0};
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        size_t n = fread(hex, 1, 33, f);
+        fclose(f);
+        if (n != 33 || hex[32] != '\n') {
+            snprintf(err, errlen, "%s: not 32 hex digits and a newline", path);
+            return SL_E_CORRUPT;
+        }
+        for (int i = 0; i < IPC_INSTANCE_ID_LEN; i++) {
+            unsigned v;
+            if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+                snprintf(err, errlen, "%s: not hex", path);
+                return SL_E_CORRUPT;
+            }
+            s->instance_id[i] = (uint8_t)v;
+        }
+        return 0;
+    }
+    if (getrandom(s->instance_id, sizeof(s->instance_id), 0) !=
+        (ssize_t)sizeof(s->instance_id))
+        return -errno;
+    for (int i = 0; i < IPC_INSTANCE_ID_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", s->instance_id[i]);
+    hex[32] = '\n';
+    char tmp[320];
+    snprintf(tmp, sizeof(tmp), "%.300s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, hex, 33) != 33 || fsync(fd) != 0 ||
+        rename(tmp, path) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Split a comma-separated list in place. */
+static size_t
+split_urls(char *list, char **out, size_t max)
+{
+    size_t n = 0;
+    for (char *tok = strtok(list, ","); tok && n < max; tok = strtok(NULL, ","))
+        out[n++] = tok;
+    return n;
+}
+
+static int
+derive_events_url(const char *url, char *out, size_t len)
+{
+    if (strncmp(url, "ipc://", 6) == 0) {
+        snprintf(out, len, "%s.events", url);
+        return 0;
+    }
+    if (strncmp(url, "tcp://", 6) == 0) {
+        const char *colon = strrchr(url, ':');
+        char *end;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (colon == NULL || *end != 0 || port <= 0 || port >= 65535)
+            return SL_E_INVAL;
+        snprintf(out, len, "%.*s:%ld", (int)(colon - url), url, port + 1);
+        return 0;
+    }
+    return SL_E_INVAL;
+}
+
+static int
+listen_rep(ss_server *s, const char *url, char *err, size_t errlen)
+{
+    nng_listener lst;
+    int rv = nng_listener_create(&lst, s->rep, url);
+    if (rv == 0 && strncmp(url, "ipc://", 6) == 0) {
+        /* Only the owner (and the configured group) may talk to the
+         * single writer of all data. */
+        int mode = s->cfg->socket_group[0] ? 0660 : 0600;
+        rv = nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, mode);
+    }
+    if (rv == 0)
+        rv = nng_listener_start(lst, 0);
+    if (rv != 0) {
+        snprintf(err, errlen, "listen %s: %s", url, nng_strerror(rv));
+        return nng_to_sl(rv);
+    }
+    if (strncmp(url, "ipc://", 6) == 0 && s->cfg->socket_group[0]) {
+        struct group *g = getgrnam(s->cfg->socket_group);
+        if (g == NULL || chown(url + 6, (uid_t)-1, g->gr_gid) != 0) {
+            snprintf(err, errlen, "ipc.socket.group=%s: %s",
+                     s->cfg->socket_group,
+                     g == NULL ? "no such group" : strerror(errno));
+            return SL_E_INVAL;
+        }
+    }
+    return 0;
+}
+
+static int
+open_sockets(ss_server *s, char *err, size_t errlen)
+{
+    char urls[SL_CONF_STR_MAX], evs[SL_CONF_STR_MAX];
+    char *u[MAX_URLS], *e[MAX_URLS];
+    char derived[MAX_URLS][SL_CONF_STR_MAX];
+    snprintf(urls, sizeof(urls), "%s", s->cfg->ipc);
+    snprintf(evs, sizeof(evs), "%s", s->cfg->events);
+    size_t nu = split_urls(urls, u, MAX_URLS);
+    size_t ne = split_urls(evs, e, MAX_URLS);
+    if (nu == 0) {
+        snprintf(err, errlen, "ipc.url: no URL");
+        return SL_E_INVAL;
+    }
+    if (ne == 0) {
+        for (size_t i = 0; i < nu; i++) {
+            if (derive_events_url(u[i], derived[i], sizeof(derived[i])) != 0) {
+                snprintf(err, errlen,
+                         "%s: cannot derive an events URL; set events.url",
+                         u[i]);
+                return SL_E_INVAL;
+            }
+            e[i] = derived[i];
+        }
+        ne = nu;
+    } else if (ne != nu) {
+        snprintf(err, errlen, "events.url needs one URL per ipc.url URL");
+        return SL_E_INVAL;
+    }
+    int rv = nng_rep0_open(&s->rep);
+    if (rv == 0)
+        rv = nng_pub0_open(&s->pub);
+    if (rv == 0)
+        rv = nng_socket_set_size(s->rep, NNG_OPT_RECVMAXSZ,
+                                 (size_t)s->cfg->max_msg);
+    if (rv != 0) {
+        snprintf(err, errlen, "nng: %s", nng_strerror(rv));
+        return nng_to_sl(rv);
+    }
+    s->events_joined[0] = 0;
+    for (size_t i = 0; i < nu; i++) {
+        int rc = listen_rep(s, u[i], err, errlen);
+        if (rc != 0)
+            return rc;
+        rv = nng_listen(s->pub, e[i], NULL, 0);
+        if (rv != 0) {
+            snprintf(err, errlen, "listen %s: %s", e[i], nng_strerror(rv));
+            return nng_to_sl(rv);
+        }
+        size_t l = strlen(s->events_joined);
+        snprintf(s->events_joined + l, sizeof(s->events_joined) - l, "%s%s",
+                 i ? "," : "", e[i]);
+        sl_log(SL_LOG_INFO, "SS-LISTEN", "ipc=%s events=%s", u[i], e[i]);
+    }
+    return 0;
+}
+
+int
+ss_server_run(ss_config *cfg)
+{
+    static ss_server srv;
+    ss_server *s = &srv;
+    char err[1024] = "";
+    int rc;
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    s->lock_fd = -1;
+    s->exit_code = 1;
+    sl_log_set_level(sl_log_level_parse(cfg->log_level));
+    pthread_mutex_init(&s->qmu, NULL);
+
+    if (mkdir(cfg->data, 0755) != 0 && errno != EEXIST) {
+        sl_log(SL_LOG_ERROR, "SS-START", "data=%s: %s", cfg->data,
+               strerror(errno));
+        return 1;
+    }
+    char real[PATH_MAX];
+    if (realpath(cfg->data, real) == NULL) {
+        sl_log(SL_LOG_ERROR, "SS-START", "data=%s: %s", cfg->data,
+               strerror(errno));
+        return 1;
+    }
+    /* Unix socket paths are short (108 bytes), and so must be a data
+     * directory that holds the default socket. */
+    if (strlen(real) > 200) {
+        sl_log(SL_LOG_ERROR, "SS-START", "data=%s: path longer than 200 bytes",
+               real);
+        return 1;
+    }
+    snprintf(s->data_dir, sizeof(s->data_dir), "%.200s", real);
+    char lock[300];
+    snprintf(lock, sizeof(lock), "%.200s/.lock", s->data_dir);
+    s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        sl_log(SL_LOG_ERROR, "SS-START",
+               "data=%s: locked by another sluice-segstore (%s)", s->data_dir,
+               strerror(errno));
+        return 1;
+    }
+    if ((rc = load_instance_id(s, err, sizeof(err))) != 0) {
+        sl_log(SL_LOG_ERROR, "SS-START", "%s", err);
+        return 1;
+    }
+    if (cfg->ipc[0] == 0)
+        snprintf(cfg->ipc, sizeof(cfg->ipc), "ipc://%.200s/segstore.sock",
+                 s->data_dir);
+    uint64_t t0 = sl_mono_ns();
+    rc = ss_store_open(s->data_dir, &cfg->topic, &s->store, err, sizeof(err));
+    if (rc != 0) {
+        sl_log(SL_LOG_ERROR, "SS-START", "cannot open data: %s",
+               err[0] ? err : sl_strerror(rc));
+        return 1;
+    }
+    size_t nparts = 0;
+    for (size_t i = 0; i < ss_store_topic_count(s->store); i++)
+        nparts += (size_t)ss_topic_partitions(ss_store_topic_at(s->store, i));
+    sl_log(SL_LOG_INFO, "SS-RECOVERED",
+           "data=%s topics=%zu partitions=%zu ms=%.1f", s->data_dir,
+           ss_store_topic_count(s->store), nparts,
+           (double)(sl_mono_ns() - t0) / 1e6);
+
+    uv_loop_init(&s->loop);
+    uv_async_init(&s->loop, &s->async, on_async);
+    s->async.data = s;
+    if ((rc = open_sockets(s, err, sizeof(err))) != 0) {
+        sl_log(SL_LOG_ERROR, "SS-START", "%s", err);
+        goto out;
+    }
+    s->nctx = (size_t)cfg->contexts;
+    s->ctxs = calloc(s->nctx, sizeof(*s->ctxs));
+    if (s->ctxs == NULL)
+        goto out;
+    for (size_t i = 0; i < s->nctx; i++) {
+        ss_ctx *c = &s->ctxs[i];
+        c->srv = s;
+        if (nng_ctx_open(&c->ctx, s->rep) != 0 ||
+            nng_aio_alloc(&c->aio, ctx_cb, c) != 0)
+            goto out;
+        c->state = CTX_RECV;
+        nng_ctx_recv(c->ctx, c->aio);
+    }
+    uv_timer_init(&s->loop, &s->ckpt_timer);
+    uv_timer_init(&s->loop, &s->retain_timer);
+    uv_timer_init(&s->loop, &s->interval_timer);
+    uv_timer_init(&s->loop, &s->stop_timer);
+    s->ckpt_timer.data = s->retain_timer.data = s->interval_timer.data =
+        s->stop_timer.data = s;
+    uv_timer_start(&s->ckpt_timer, on_ckpt, (uint64_t)cfg->checkpoint_ms,
+                   (uint64_t)cfg->checkpoint_ms);
+    uv_timer_start(&s->retain_timer, on_retain,
+                   (uint64_t)cfg->retention_check_ms,
+                   (uint64_t)cfg->retention_check_ms);
+    if (cfg->fsync_mode == SS_FSYNC_INTERVAL)
+        uv_timer_start(&s->interval_timer, on_interval,
+                       (uint64_t)cfg->fsync_interval_ms,
+                       (uint64_t)cfg->fsync_interval_ms);
+    uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    sl_log(SL_LOG_INFO, "SS-READY", "version=%s data=%s fsync=%s",
+           SLUICE_VERSION, s->data_dir, cfg->fsync);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    s->exit_code = 0;
+out:
+    for (size_t i = 0; s->ctxs && i < s->nctx; i++) {
+        if (s->ctxs[i].aio)
+            nng_aio_stop(s->ctxs[i].aio);
+    }
+    nng_close(s->rep);
+    nng_close(s->pub);
+    /* Contexts are idle now; free what they still hold. */
+    for (size_t i = 0; s->ctxs && i < s->nctx; i++) {
+        ss_ctx *c = &s->ctxs[i];
+        if (c->req)
+            nng_msg_free(c->req);
+        for (size_t k = 0; k < c->nwaits; k++)
+            ss_log_rele(c->waits[k].log);
+        free(c->waits);
+        free(c->res);
+        if (c->aio)
+            nng_aio_free(c->aio);
+    }
+    free(s->ctxs);
+    for (size_t i = 0; i < s->ntouched; i++)
+        ss_log_rele(s->touched[i].log);
+    free(s->touched);
+    if (ss_store_close(s->store) != 0)
+        s->exit_code = 1;
+    uv_walk(&s->loop, close_walk, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    sl_buf_fini(&s->out);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    sl_log(SL_LOG_INFO, "SS-STOPPED", "exit=%d", s->exit_code);
+    return s->exit_code;
+}

@@ -30,44 +30,46 @@
 
 /* Smallest wire size of one array element (all of its strs empty). */
 enum {
-  MIN_KV = 2 + 2,
-  MIN_TOPIC_ENTRY = 2 + 4,
-  MIN_PART_INFO = 4 + 8 + 8 + 4 + 8,
-  MIN_APPEND_ENTRY = 2 + 4 + 4,
-  MIN_APPEND_RESULT = 4 + 8 + 8 + 8 + 8,
-  MIN_READ_ENTRY = 2 + 4 + 8 + 4,
-  MIN_READ_RESULT = 4 + 8 + 8 + 1,
-  MIN_OFFSETS_ENTRY = 2 + 4 + 8,
-  MIN_OFFSETS_RESULT = 4 + 8 + 8,
+    MIN_KV = 2 + 2,
+    MIN_TOPIC_ENTRY = 2 + 4,
+    MIN_PART_INFO = 4 + 8 + 8 + 4 + 8,
+    MIN_APPEND_ENTRY = 2 + 4 + 4,
+    MIN_APPEND_RESULT = 4 + 8 + 8 + 8 + 8,
+    MIN_READ_ENTRY = 2 + 4 + 8 + 4,
+    MIN_READ_RESULT = 4 + 8 + 8 + 1,
+    MIN_OFFSETS_ENTRY = 2 + 4 + 8,
+    MIN_OFFSETS_RESULT = 4 + 8 + 8,
 };
 
-const char *ipc_op_name(int op) {
-  switch (op) {
-  case IPC_OP_HELLO:
-    return "HELLO";
-  case IPC_OP_TOPIC_CREATE:
-    return "TOPIC_CREATE";
-  case IPC_OP_TOPIC_DELETE:
-    return "TOPIC_DELETE";
-  case IPC_OP_TOPIC_LIST:
-    return "TOPIC_LIST";
-  case IPC_OP_TOPIC_DESCRIBE:
-    return "TOPIC_DESCRIBE";
-  case IPC_OP_APPEND:
-    return "APPEND";
-  case IPC_OP_READ:
-    return "READ";
-  case IPC_OP_LIST_OFFSETS:
-    return "LIST_OFFSETS";
-  case IPC_EVT_ADVANCE:
-    return "EVT_ADVANCE";
-  case IPC_EVT_TOPIC_CREATED:
-    return "EVT_TOPIC_CREATED";
-  case IPC_EVT_TOPIC_DELETED:
-    return "EVT_TOPIC_DELETED";
-  default:
-    return "?";
-  }
+const char *
+ipc_op_name(int op)
+{
+    switch (op) {
+    case IPC_OP_HELLO:
+        return "HELLO";
+    case IPC_OP_TOPIC_CREATE:
+        return "TOPIC_CREATE";
+    case IPC_OP_TOPIC_DELETE:
+        return "TOPIC_DELETE";
+    case IPC_OP_TOPIC_LIST:
+        return "TOPIC_LIST";
+    case IPC_OP_TOPIC_DESCRIBE:
+        return "TOPIC_DESCRIBE";
+    case IPC_OP_APPEND:
+        return "APPEND";
+    case IPC_OP_READ:
+        return "READ";
+    case IPC_OP_LIST_OFFSETS:
+        return "LIST_OFFSETS";
+    case IPC_EVT_ADVANCE:
+        return "EVT_ADVANCE";
+    case IPC_EVT_TOPIC_CREATED:
+        return "EVT_TOPIC_CREATED";
+    case IPC_EVT_TOPIC_DELETED:
+        return "EVT_TOPIC_DELETED";
+    default:
+        return "?";
+    }
 }
 
 /* ---- writing ------------------------------------------------------------
@@ -76,83 +78,111 @@ const char *ipc_op_name(int op) {
  * plain list of fields without a check after each one. */
 
 typedef struct wr {
-  sl_buf *b;
-  int rc;
+    sl_buf *b;
+    int rc;
 } wr;
 
-static void w_u8(wr *w, uint8_t v) {
-  if (w->rc == 0)
-    w->rc = sl_buf_put_u8(w->b, v);
+static void
+w_u8(wr *w, uint8_t v)
+{
+    if (w->rc == 0)
+        w->rc = sl_buf_put_u8(w->b, v);
 }
 
-static void w_u32(wr *w, uint32_t v) {
-  if (w->rc == 0)
-    w->rc = sl_buf_put_u32be(w->b, v);
+static void
+w_u32(wr *w, uint32_t v)
+{
+    if (w->rc == 0)
+        w->rc = sl_buf_put_u32be(w->b, v);
 }
 
-static void w_i32(wr *w, int32_t v) { w_u32(w, (uint32_t)v); }
-
-static void w_u64(wr *w, uint64_t v) {
-  if (w->rc == 0)
-    w->rc = sl_buf_put_u64be(w->b, v);
+static void
+w_i32(wr *w, int32_t v)
+{
+    w_u32(w, (uint32_t)v);
 }
 
-static void w_i64(wr *w, int64_t v) { w_u64(w, (uint64_t)v); }
-
-static void w_str(wr *w, sl_slice s) {
-  if (w->rc == 0)
-    w->rc = ipc_put_str(w->b, s);
+static void
+w_u64(wr *w, uint64_t v)
+{
+    if (w->rc == 0)
+        w->rc = sl_buf_put_u64be(w->b, v);
 }
 
-static void w_bytes(wr *w, sl_slice s) {
-  if (w->rc == 0)
-    w->rc = ipc_put_bytes(w->b, s);
+static void
+w_i64(wr *w, int64_t v)
+{
+    w_u64(w, (uint64_t)v);
 }
 
-static void w_count(wr *w, size_t n) {
-  if (w->rc == 0 && n > UINT32_MAX)
-    w->rc = SL_E_TOOBIG;
-  w_u32(w, (uint32_t)n);
+static void
+w_str(wr *w, sl_slice s)
+{
+    if (w->rc == 0)
+        w->rc = ipc_put_str(w->b, s);
 }
 
-static wr w_begin(sl_buf *b, int op, int32_t status) {
-  wr w = {b, ipc_msg_begin(b, op, status)};
-  return w;
+static void
+w_bytes(wr *w, sl_slice s)
+{
+    if (w->rc == 0)
+        w->rc = ipc_put_bytes(w->b, s);
 }
 
-int ipc_msg_begin(sl_buf *b, int op, int32_t status) {
-  if (op < 0 || op > UINT8_MAX)
-    return SL_E_INVAL;
-  sl_buf_reset(b);
-  uint8_t *p = sl_buf_extend(b, IPC_HDR_LEN);
-  if (p == NULL)
-    return -ENOMEM;
-  p[0] = 'S';
-  p[1] = 'L';
-  p[2] = IPC_VERSION;
-  p[3] = (uint8_t)op;
-  sl_put_u32be(p + 4, (uint32_t)status);
-  return 0;
+static void
+w_count(wr *w, size_t n)
+{
+    if (w->rc == 0 && n > UINT32_MAX)
+        w->rc = SL_E_TOOBIG;
+    w_u32(w, (uint32_t)n);
 }
 
-int ipc_put_str(sl_buf *b, sl_slice s) {
-  int rc;
-
-  if (s.n > IPC_STR_MAX)
-    return SL_E_TOOBIG;
-  if ((rc = sl_buf_put_u16be(b, (uint16_t)s.n)) != 0)
-    return rc;
-  return sl_buf_append(b, s.p, s.n);
+static wr
+w_begin(sl_buf *b, int op, int32_t status)
+{
+    wr w = {b, ipc_msg_begin(b, op, status)};
+    return w;
 }
 
-int ipc_put_bytes(sl_buf *b, sl_slice s) {
-  int rc;
+int
+ipc_msg_begin(sl_buf *b, int op, int32_t status)
+{
+    if (op < 0 || op > UINT8_MAX)
+        return SL_E_INVAL;
+    sl_buf_reset(b);
+    uint8_t *p = sl_buf_extend(b, IPC_HDR_LEN);
+    if (p == NULL)
+        return -ENOMEM;
+    p[0] = 'S';
+    p[1] = 'L';
+    p[2] = IPC_VERSION;
+    p[3] = (uint8_t)op;
+    sl_put_u32be(p + 4, (uint32_t)status);
+    return 0;
+}
 
-  if (s.n > UINT32_MAX)
-    return SL_E_TOOBIG;
-  if ((rc = sl_buf_put_u32be(b, (uint32_t)s.n)) != 0)
-    return rc;
-  return sl_buf_append(b, s.p, s.n);
+int
+ipc_put_str(sl_buf *b, sl_slice s)
+{
+    int rc;
+
+    if (s.n > IPC_STR_MAX)
+        return SL_E_TOOBIG;
+    if ((rc = sl_buf_put_u16be(b, (uint16_t)s.n)) != 0)
+        return rc;
+    return sl_buf_append(b, s.p, s.n);
+}
+
+int
+ipc_put_bytes(sl_buf *b, sl_slice s)
+{
+    int rc;
+
+    if (s.n > UINT32_MAX)
+        return SL_E_TOOBIG;
+    if ((rc = sl_buf_put_u32be(b, (uint32_t)s.n)) != 0)
+        return rc;
+    return sl_buf_append(b, s.p, s.n);
 }
 
 /* ---- reading ------------------------------------------------------------
@@ -160,155 +190,195 @@ int ipc_put_bytes(sl_buf *b, sl_slice s) {
  * whole nng message, so missing bytes mean a bad message, never "wait for
  * more". */
 
-int ipc_rd_str(sl_rd *r, sl_slice *s) {
-  size_t save = r->off;
-  uint16_t len;
+int
+ipc_rd_str(sl_rd *r, sl_slice *s)
+{
+    size_t save = r->off;
+    uint16_t len;
 
-  if (sl_rd_u16be(r, &len) != 0)
-    return SL_E_MALFORMED;
-  if (len > IPC_STR_MAX || sl_rd_bytes(r, len, s) != 0) {
-    r->off = save;
-    return SL_E_MALFORMED;
-  }
-  return 0;
+    if (sl_rd_u16be(r, &len) != 0)
+        return SL_E_MALFORMED;
+    if (len > IPC_STR_MAX || sl_rd_bytes(r, len, s) != 0) {
+        r->off = save;
+        return SL_E_MALFORMED;
+    }
+    return 0;
 }
 
-int ipc_rd_bytes(sl_rd *r, sl_slice *s) {
-  size_t save = r->off;
-  uint32_t len;
+int
+ipc_rd_bytes(sl_rd *r, sl_slice *s)
+{
+    size_t save = r->off;
+    uint32_t len;
 
-  if (sl_rd_u32be(r, &len) != 0)
-    return SL_E_MALFORMED;
-  if (sl_rd_bytes(r, len, s) != 0) {
-    r->off = save;
-    return SL_E_MALFORMED;
-  }
-  return 0;
+    if (sl_rd_u32be(r, &len) != 0)
+        return SL_E_MALFORMED;
+    if (sl_rd_bytes(r, len, s) != 0) {
+        r->off = save;
+        return SL_E_MALFORMED;
+    }
+    return 0;
 }
 
-static int rd_u8(sl_rd *r, uint8_t *v) {
-  return sl_rd_u8(r, v) == 0 ? 0 : SL_E_MALFORMED;
+static int
+rd_u8(sl_rd *r, uint8_t *v)
+{
+    return sl_rd_u8(r, v) == 0 ? 0 : SL_E_MALFORMED;
 }
 
-static int rd_u32(sl_rd *r, uint32_t *v) {
-  return sl_rd_u32be(r, v) == 0 ? 0 : SL_E_MALFORMED;
+static int
+rd_u32(sl_rd *r, uint32_t *v)
+{
+    return sl_rd_u32be(r, v) == 0 ? 0 : SL_E_MALFORMED;
 }
 
-static int rd_i32(sl_rd *r, int32_t *v) {
-  return sl_rd_i32be(r, v) == 0 ? 0 : SL_E_MALFORMED;
+static int
+rd_i32(sl_rd *r, int32_t *v)
+{
+    return sl_rd_i32be(r, v) == 0 ? 0 : SL_E_MALFORMED;
 }
 
-static int rd_u64(sl_rd *r, uint64_t *v) {
-  return sl_rd_u64be(r, v) == 0 ? 0 : SL_E_MALFORMED;
+static int
+rd_u64(sl_rd *r, uint64_t *v)
+{
+    return sl_rd_u64be(r, v) == 0 ? 0 : SL_E_MALFORMED;
 }
 
-static int rd_i64(sl_rd *r, int64_t *v) {
-  return sl_rd_i64be(r, v) == 0 ? 0 : SL_E_MALFORMED;
+static int
+rd_i64(sl_rd *r, int64_t *v)
+{
+    return sl_rd_i64be(r, v) == 0 ? 0 : SL_E_MALFORMED;
 }
 
-static int rd_end(const sl_rd *r) {
-  return sl_rd_left(r) == 0 ? 0 : SL_E_MALFORMED;
+static int
+rd_end(const sl_rd *r)
+{
+    return sl_rd_left(r) == 0 ? 0 : SL_E_MALFORMED;
 }
 
 /* Read an array count and refuse one that cannot fit in what remains, given
  * the smallest size of an element, before anything loops over it. */
-static int rd_count(sl_rd *r, size_t min_elem, uint32_t *n) {
-  if (rd_u32(r, n) != 0)
-    return SL_E_MALFORMED;
-  if (*n > sl_rd_left(r) / min_elem)
-    return SL_E_MALFORMED;
-  return 0;
+static int
+rd_count(sl_rd *r, size_t min_elem, uint32_t *n)
+{
+    if (rd_u32(r, n) != 0)
+        return SL_E_MALFORMED;
+    if (*n > sl_rd_left(r) / min_elem)
+        return SL_E_MALFORMED;
+    return 0;
 }
 
 /* A cursor over the bytes r consumed since offset start. */
-static sl_rd rd_span(const sl_rd *r, size_t start) {
-  sl_rd s;
-  sl_rd_init(&s, sl_slice_make(r->p + start, r->off - start));
-  return s;
+static sl_rd
+rd_span(const sl_rd *r, size_t start)
+{
+    sl_rd s;
+    sl_rd_init(&s, sl_slice_make(r->p + start, r->off - start));
+    return s;
 }
 
 /* An empty cursor: *_next on it returns 0. */
-static sl_rd rd_empty(void) {
-  sl_rd s = {NULL, 0, 0};
-  return s;
+static sl_rd
+rd_empty(void)
+{
+    sl_rd s = {NULL, 0, 0};
+    return s;
 }
 
 /* Element readers, shared by validation in *_decode and by *_next. */
 
-static int rd_kv(sl_rd *r, ipc_kv *kv) {
-  if (ipc_rd_str(r, &kv->key) != 0 || ipc_rd_str(r, &kv->value) != 0)
-    return SL_E_MALFORMED;
-  return 0;
-}
-
-static int rd_topic_entry(sl_rd *r, ipc_topic_entry *e) {
-  if (ipc_rd_str(r, &e->name) != 0 || rd_i32(r, &e->partitions) != 0)
-    return SL_E_MALFORMED;
-  return 0;
-}
-
-static int rd_part_info(sl_rd *r, ipc_partition_info *p) {
-  if (rd_i32(r, &p->partition) != 0 || rd_i64(r, &p->log_start) != 0 ||
-      rd_i64(r, &p->high_watermark) != 0 || rd_i32(r, &p->segments) != 0 ||
-      rd_i64(r, &p->bytes) != 0)
-    return SL_E_MALFORMED;
-  return 0;
-}
-
-static int rd_append_entry(sl_rd *r, ipc_append_entry *e) {
-  if (ipc_rd_str(r, &e->topic) != 0 || rd_i32(r, &e->partition) != 0 ||
-      ipc_rd_bytes(r, &e->batches) != 0)
-    return SL_E_MALFORMED;
-  return 0;
-}
-
-static int rd_append_result(sl_rd *r, ipc_append_result *a) {
-  if (rd_i32(r, &a->status) != 0 || rd_i64(r, &a->base_offset) != 0 ||
-      rd_i64(r, &a->last_offset) != 0 || rd_i64(r, &a->append_time) != 0 ||
-      rd_i64(r, &a->log_start) != 0)
-    return SL_E_MALFORMED;
-  return 0;
-}
-
-static int rd_read_entry(sl_rd *r, ipc_read_entry *e) {
-  if (ipc_rd_str(r, &e->topic) != 0 || rd_i32(r, &e->partition) != 0 ||
-      rd_i64(r, &e->offset) != 0 || rd_i32(r, &e->max_bytes) != 0)
-    return SL_E_MALFORMED;
-  return 0;
-}
-
-static int rd_read_result(sl_rd *r, ipc_read_result *x) {
-  memset(x, 0, sizeof(*x));
-  if (rd_i32(r, &x->status) != 0 || rd_i64(r, &x->high_watermark) != 0 ||
-      rd_i64(r, &x->log_start) != 0 || rd_u8(r, &x->kind) != 0)
-    return SL_E_MALFORMED;
-  switch (x->kind) {
-  case IPC_READ_NONE:
+static int
+rd_kv(sl_rd *r, ipc_kv *kv)
+{
+    if (ipc_rd_str(r, &kv->key) != 0 || ipc_rd_str(r, &kv->value) != 0)
+        return SL_E_MALFORMED;
     return 0;
-  case IPC_READ_DESCRIPTOR:
-    if (ipc_rd_str(r, &x->path) != 0 || rd_i64(r, &x->segment_base) != 0 ||
-        rd_u64(r, &x->position) != 0 || rd_u32(r, &x->length) != 0)
-      return SL_E_MALFORMED;
+}
+
+static int
+rd_topic_entry(sl_rd *r, ipc_topic_entry *e)
+{
+    if (ipc_rd_str(r, &e->name) != 0 || rd_i32(r, &e->partitions) != 0)
+        return SL_E_MALFORMED;
     return 0;
-  case IPC_READ_INLINE_DATA:
-    return ipc_rd_bytes(r, &x->data);
-  default:
-    return SL_E_MALFORMED;
-  }
 }
 
-static int rd_offsets_entry(sl_rd *r, ipc_offsets_entry *e) {
-  if (ipc_rd_str(r, &e->topic) != 0 || rd_i32(r, &e->partition) != 0 ||
-      rd_i64(r, &e->spec) != 0)
-    return SL_E_MALFORMED;
-  return 0;
+static int
+rd_part_info(sl_rd *r, ipc_partition_info *p)
+{
+    if (rd_i32(r, &p->partition) != 0 || rd_i64(r, &p->log_start) != 0 ||
+        rd_i64(r, &p->high_watermark) != 0 || rd_i32(r, &p->segments) != 0 ||
+        rd_i64(r, &p->bytes) != 0)
+        return SL_E_MALFORMED;
+    return 0;
 }
 
-static int rd_offsets_result(sl_rd *r, ipc_offsets_result *o) {
-  if (rd_i32(r, &o->status) != 0 || rd_i64(r, &o->offset) != 0 ||
-      rd_i64(r, &o->timestamp) != 0)
-    return SL_E_MALFORMED;
-  return 0;
+static int
+rd_append_entry(sl_rd *r, ipc_append_entry *e)
+{
+    if (ipc_rd_str(r, &e->topic) != 0 || rd_i32(r, &e->partition) != 0 ||
+        ipc_rd_bytes(r, &e->batches) != 0)
+        return SL_E_MALFORMED;
+    return 0;
+}
+
+static int
+rd_append_result(sl_rd *r, ipc_append_result *a)
+{
+    if (rd_i32(r, &a->status) != 0 || rd_i64(r, &a->base_offset) != 0 ||
+        rd_i64(r, &a->last_offset) != 0 || rd_i64(r, &a->append_time) != 0 ||
+        rd_i64(r, &a->log_start) != 0)
+        return SL_E_MALFORMED;
+    return 0;
+}
+
+static int
+rd_read_entry(sl_rd *r, ipc_read_entry *e)
+{
+    if (ipc_rd_str(r, &e->topic) != 0 || rd_i32(r, &e->partition) != 0 ||
+        rd_i64(r, &e->offset) != 0 || rd_i32(r, &e->max_bytes) != 0)
+        return SL_E_MALFORMED;
+    return 0;
+}
+
+static int
+rd_read_result(sl_rd *r, ipc_read_result *x)
+{
+    memset(x, 0, sizeof(*x));
+    if (rd_i32(r, &x->status) != 0 || rd_i64(r, &x->high_watermark) != 0 ||
+        rd_i64(r, &x->log_start) != 0 || rd_u8(r, &x->kind) != 0)
+        return SL_E_MALFORMED;
+    switch (x->kind) {
+    case IPC_READ_NONE:
+        return 0;
+    case IPC_READ_DESCRIPTOR:
+        if (ipc_rd_str(r, &x->path) != 0 || rd_i64(r, &x->segment_base) != 0 ||
+            rd_u64(r, &x->position) != 0 || rd_u32(r, &x->length) != 0)
+            return SL_E_MALFORMED;
+        return 0;
+    case IPC_READ_INLINE_DATA:
+        return ipc_rd_bytes(r, &x->data);
+    default:
+        return SL_E_MALFORMED;
+    }
+}
+
+static int
+rd_offsets_entry(sl_rd *r, ipc_offsets_entry *e)
+{
+    if (ipc_rd_str(r, &e->topic) != 0 || rd_i32(r, &e->partition) != 0 ||
+        rd_i64(r, &e->spec) != 0)
+        return SL_E_MALFORMED;
+    return 0;
+}
+
+static int
+rd_offsets_result(sl_rd *r, ipc_offsets_result *o)
+{
+    if (rd_i32(r, &o->status) != 0 || rd_i64(r, &o->offset) != 0 ||
+        rd_i64(r, &o->timestamp) != 0)
+        return SL_E_MALFORMED;
+    return 0;
 }
 
 /*
@@ -319,616 +389,711 @@ static int rd_offsets_result(sl_rd *r, ipc_offsets_result *o) {
  * bytes that were not checked.
  */
 #define IPC_NEXT(cursor, reader, out)                                          \
-  do {                                                                         \
-    if (sl_rd_left(cursor) == 0)                                               \
-      return 0;                                                                \
-    if (reader((cursor), (out)) != 0) {                                        \
-      (cursor)->off = (cursor)->n;                                             \
-      return 0;                                                                \
-    }                                                                          \
-    return 1;                                                                  \
-  } while (0)
+    do {                                                                       \
+        if (sl_rd_left(cursor) == 0)                                           \
+            return 0;                                                          \
+        if (reader((cursor), (out)) != 0) {                                    \
+            (cursor)->off = (cursor)->n;                                       \
+            return 0;                                                          \
+        }                                                                      \
+        return 1;                                                              \
+    } while (0)
 
 /* ---- header and error replies ------------------------------------------- */
 
-int ipc_hdr_decode(sl_slice msg, ipc_hdr *h, sl_slice *body) {
-  if (msg.n < IPC_HDR_LEN)
-    return SL_E_PARTIAL;
-  if (msg.p[0] != 'S' || msg.p[1] != 'L')
-    return SL_E_MALFORMED;
-  h->version = msg.p[2];
-  h->op = msg.p[3];
-  h->status = (int32_t)sl_get_u32be(msg.p + 4);
-  *body = sl_slice_make(msg.p + IPC_HDR_LEN, msg.n - IPC_HDR_LEN);
-  if (h->version != IPC_VERSION)
-    return SL_E_VERSION;
-  return 0;
+int
+ipc_hdr_decode(sl_slice msg, ipc_hdr *h, sl_slice *body)
+{
+    if (msg.n < IPC_HDR_LEN)
+        return SL_E_PARTIAL;
+    if (msg.p[0] != 'S' || msg.p[1] != 'L')
+        return SL_E_MALFORMED;
+    h->version = msg.p[2];
+    h->op = msg.p[3];
+    h->status = (int32_t)sl_get_u32be(msg.p + 4);
+    *body = sl_slice_make(msg.p + IPC_HDR_LEN, msg.n - IPC_HDR_LEN);
+    if (h->version != IPC_VERSION)
+        return SL_E_VERSION;
+    return 0;
 }
 
-int ipc_err_encode(sl_buf *b, int op, int32_t status, const char *text) {
-  sl_slice t = sl_slice_str(text);
+int
+ipc_err_encode(sl_buf *b, int op, int32_t status, const char *text)
+{
+    sl_slice t = sl_slice_str(text);
 
-  /* The text is for humans; cutting it is better than failing to report
-   * the error at all. */
-  if (t.n > IPC_STR_MAX)
-    t.n = IPC_STR_MAX;
-  wr w = w_begin(b, op, status);
-  w_str(&w, t);
-  return w.rc;
+    /* The text is for humans; cutting it is better than failing to report
+     * the error at all. */
+    if (t.n > IPC_STR_MAX)
+        t.n = IPC_STR_MAX;
+    wr w = w_begin(b, op, status);
+    w_str(&w, t);
+    return w.rc;
 }
 
-int ipc_err_decode(sl_slice body, sl_slice *text) {
-  sl_rd r;
+int
+ipc_err_decode(sl_slice body, sl_slice *text)
+{
+    sl_rd r;
 
-  sl_rd_init(&r, body);
-  if (ipc_rd_str(&r, text) != 0 || rd_end(&r) != 0)
-    return SL_E_MALFORMED;
-  return 0;
+    sl_rd_init(&r, body);
+    if (ipc_rd_str(&r, text) != 0 || rd_end(&r) != 0)
+        return SL_E_MALFORMED;
+    return 0;
 }
 
-int ipc_empty_decode(sl_slice body) { return body.n == 0 ? 0 : SL_E_MALFORMED; }
+int
+ipc_empty_decode(sl_slice body)
+{
+    return body.n == 0 ? 0 : SL_E_MALFORMED;
+}
 
 /* ---- HELLO -------------------------------------------------------------- */
 
-int ipc_hello_req_encode(sl_buf *b, const ipc_hello_req *m) {
-  wr w = w_begin(b, IPC_OP_HELLO, 0);
-  w_str(&w, m->client_name);
-  w_u32(&w, m->flags);
-  return w.rc;
+int
+ipc_hello_req_encode(sl_buf *b, const ipc_hello_req *m)
+{
+    wr w = w_begin(b, IPC_OP_HELLO, 0);
+    w_str(&w, m->client_name);
+    w_u32(&w, m->flags);
+    return w.rc;
 }
 
-int ipc_hello_req_decode(sl_slice body, ipc_hello_req *m) {
-  sl_rd r;
+int
+ipc_hello_req_decode(sl_slice body, ipc_hello_req *m)
+{
+    sl_rd r;
 
-  memset(m, 0, sizeof(*m));
-  sl_rd_init(&r, body);
-  if (ipc_rd_str(&r, &m->client_name) != 0 || rd_u32(&r, &m->flags) != 0 ||
-      rd_end(&r) != 0)
-    return SL_E_MALFORMED;
-  return 0;
-}
-
-int ipc_hello_rep_encode(sl_buf *b, const ipc_hello_rep *m) {
-  wr w = w_begin(b, IPC_OP_HELLO, 0);
-  w_str(&w, m->server_version);
-  w_u8(&w, m->proto_min);
-  w_u8(&w, m->proto_max);
-  if (w.rc == 0)
-    w.rc = sl_buf_append(b, m->instance_id, IPC_INSTANCE_ID_LEN);
-  w_str(&w, m->data_dir);
-  w_str(&w, m->events_url);
-  return w.rc;
-}
-
-int ipc_hello_rep_decode(sl_slice body, ipc_hello_rep *m) {
-  sl_rd r;
-  sl_slice id;
-
-  memset(m, 0, sizeof(*m));
-  sl_rd_init(&r, body);
-  if (ipc_rd_str(&r, &m->server_version) != 0 ||
-      rd_u8(&r, &m->proto_min) != 0 || rd_u8(&r, &m->proto_max) != 0 ||
-      sl_rd_bytes(&r, IPC_INSTANCE_ID_LEN, &id) != 0 ||
-      ipc_rd_str(&r, &m->data_dir) != 0 ||
-      ipc_rd_str(&r, &m->events_url) != 0 || rd_end(&r) != 0) {
     memset(m, 0, sizeof(*m));
-    return SL_E_MALFORMED;
-  }
-  memcpy(m->instance_id, id.p, IPC_INSTANCE_ID_LEN);
-  return 0;
+    sl_rd_init(&r, body);
+    if (ipc_rd_str(&r, &m->client_name) != 0 || rd_u32(&r, &m->flags) != 0 ||
+        rd_end(&r) != 0)
+        return SL_E_MALFORMED;
+    return 0;
+}
+
+int
+ipc_hello_rep_encode(sl_buf *b, const ipc_hello_rep *m)
+{
+    wr w = w_begin(b, IPC_OP_HELLO, 0);
+    w_str(&w, m->server_version);
+    w_u8(&w, m->proto_min);
+    w_u8(&w, m->proto_max);
+    if (w.rc == 0)
+        w.rc = sl_buf_append(b, m->instance_id, IPC_INSTANCE_ID_LEN);
+    w_str(&w, m->data_dir);
+    w_str(&w, m->events_url);
+    return w.rc;
+}
+
+int
+ipc_hello_rep_decode(sl_slice body, ipc_hello_rep *m)
+{
+    sl_rd r;
+    sl_slice id;
+
+    memset(m, 0, sizeof(*m));
+    sl_rd_init(&r, body);
+    if (ipc_rd_str(&r, &m->server_version) != 0 ||
+        rd_u8(&r, &m->proto_min) != 0 || rd_u8(&r, &m->proto_max) != 0 ||
+        sl_rd_bytes(&r, IPC_INSTANCE_ID_LEN, &id) != 0 ||
+        ipc_rd_str(&r, &m->data_dir) != 0 ||
+        ipc_rd_str(&r, &m->events_url) != 0 || rd_end(&r) != 0) {
+        memset(m, 0, sizeof(*m));
+        return SL_E_MALFORMED;
+    }
+    memcpy(m->instance_id, id.p, IPC_INSTANCE_ID_LEN);
+    return 0;
 }
 
 /* ---- TOPIC_CREATE ------------------------------------------------------- */
 
-static void w_kvs(wr *w, const ipc_kv *kv, size_t n) {
-  w_count(w, n);
-  for (size_t i = 0; i < n && w->rc == 0; i++) {
-    w_str(w, kv[i].key);
-    w_str(w, kv[i].value);
-  }
+static void
+w_kvs(wr *w, const ipc_kv *kv, size_t n)
+{
+    w_count(w, n);
+    for (size_t i = 0; i < n && w->rc == 0; i++) {
+        w_str(w, kv[i].key);
+        w_str(w, kv[i].value);
+    }
 }
 
 /* Validate an array of kv pairs and leave *it over its element bytes. */
-static int rd_kvs(sl_rd *r, uint32_t *n, sl_rd *it) {
-  ipc_kv kv;
+static int
+rd_kvs(sl_rd *r, uint32_t *n, sl_rd *it)
+{
+    ipc_kv kv;
 
-  if (rd_count(r, MIN_KV, n) != 0)
-    return SL_E_MALFORMED;
-  size_t start = r->off;
-  for (uint32_t i = 0; i < *n; i++)
-    if (rd_kv(r, &kv) != 0)
-      return SL_E_MALFORMED;
-  *it = rd_span(r, start);
-  return 0;
+    if (rd_count(r, MIN_KV, n) != 0)
+        return SL_E_MALFORMED;
+    size_t start = r->off;
+    for (uint32_t i = 0; i < *n; i++)
+        if (rd_kv(r, &kv) != 0)
+            return SL_E_MALFORMED;
+    *it = rd_span(r, start);
+    return 0;
 }
 
-int ipc_topic_create_req_encode(sl_buf *b, sl_slice name, int32_t partitions,
-                                const ipc_kv *configs, size_t nconfigs) {
-  wr w = w_begin(b, IPC_OP_TOPIC_CREATE, 0);
-  w_str(&w, name);
-  w_i32(&w, partitions);
-  w_kvs(&w, configs, nconfigs);
-  return w.rc;
+int
+ipc_topic_create_req_encode(sl_buf *b, sl_slice name, int32_t partitions,
+                            const ipc_kv *configs, size_t nconfigs)
+{
+    wr w = w_begin(b, IPC_OP_TOPIC_CREATE, 0);
+    w_str(&w, name);
+    w_i32(&w, partitions);
+    w_kvs(&w, configs, nconfigs);
+    return w.rc;
 }
 
-int ipc_topic_create_req_decode(sl_slice body, ipc_topic_create_req *m) {
-  sl_rd r;
+int
+ipc_topic_create_req_decode(sl_slice body, ipc_topic_create_req *m)
+{
+    sl_rd r;
 
-  memset(m, 0, sizeof(*m));
-  m->configs_ = rd_empty();
-  sl_rd_init(&r, body);
-  if (ipc_rd_str(&r, &m->name) != 0 || rd_i32(&r, &m->partitions) != 0 ||
-      rd_kvs(&r, &m->nconfigs, &m->configs_) != 0 || rd_end(&r) != 0) {
     memset(m, 0, sizeof(*m));
     m->configs_ = rd_empty();
-    return SL_E_MALFORMED;
-  }
-  return 0;
+    sl_rd_init(&r, body);
+    if (ipc_rd_str(&r, &m->name) != 0 || rd_i32(&r, &m->partitions) != 0 ||
+        rd_kvs(&r, &m->nconfigs, &m->configs_) != 0 || rd_end(&r) != 0) {
+        memset(m, 0, sizeof(*m));
+        m->configs_ = rd_empty();
+        return SL_E_MALFORMED;
+    }
+    return 0;
 }
 
-int ipc_topic_create_req_next(ipc_topic_create_req *m, ipc_kv *kv) {
-  IPC_NEXT(&m->configs_, rd_kv, kv);
+int
+ipc_topic_create_req_next(ipc_topic_create_req *m, ipc_kv *kv)
+{
+    IPC_NEXT(&m->configs_, rd_kv, kv);
 }
 
 /* ---- TOPIC_DELETE / TOPIC_DESCRIBE requests: one str -------------------- */
 
-static int name_req_encode(sl_buf *b, int op, sl_slice name) {
-  wr w = w_begin(b, op, 0);
-  w_str(&w, name);
-  return w.rc;
+static int
+name_req_encode(sl_buf *b, int op, sl_slice name)
+{
+    wr w = w_begin(b, op, 0);
+    w_str(&w, name);
+    return w.rc;
 }
 
-static int name_req_decode(sl_slice body, sl_slice *name) {
-  sl_rd r;
+static int
+name_req_decode(sl_slice body, sl_slice *name)
+{
+    sl_rd r;
 
-  sl_rd_init(&r, body);
-  if (ipc_rd_str(&r, name) != 0 || rd_end(&r) != 0) {
-    *name = sl_slice_make(NULL, 0);
-    return SL_E_MALFORMED;
-  }
-  return 0;
+    sl_rd_init(&r, body);
+    if (ipc_rd_str(&r, name) != 0 || rd_end(&r) != 0) {
+        *name = sl_slice_make(NULL, 0);
+        return SL_E_MALFORMED;
+    }
+    return 0;
 }
 
-int ipc_topic_delete_req_encode(sl_buf *b, sl_slice name) {
-  return name_req_encode(b, IPC_OP_TOPIC_DELETE, name);
+int
+ipc_topic_delete_req_encode(sl_buf *b, sl_slice name)
+{
+    return name_req_encode(b, IPC_OP_TOPIC_DELETE, name);
 }
 
-int ipc_topic_delete_req_decode(sl_slice body, sl_slice *name) {
-  return name_req_decode(body, name);
+int
+ipc_topic_delete_req_decode(sl_slice body, sl_slice *name)
+{
+    return name_req_decode(body, name);
 }
 
-int ipc_topic_describe_req_encode(sl_buf *b, sl_slice name) {
-  return name_req_encode(b, IPC_OP_TOPIC_DESCRIBE, name);
+int
+ipc_topic_describe_req_encode(sl_buf *b, sl_slice name)
+{
+    return name_req_encode(b, IPC_OP_TOPIC_DESCRIBE, name);
 }
 
-int ipc_topic_describe_req_decode(sl_slice body, sl_slice *name) {
-  return name_req_decode(body, name);
+int
+ipc_topic_describe_req_decode(sl_slice body, sl_slice *name)
+{
+    return name_req_decode(body, name);
 }
 
 /* ---- TOPIC_LIST --------------------------------------------------------- */
 
-int ipc_topic_list_req_encode(sl_buf *b) {
-  return ipc_msg_begin(b, IPC_OP_TOPIC_LIST, 0);
+int
+ipc_topic_list_req_encode(sl_buf *b)
+{
+    return ipc_msg_begin(b, IPC_OP_TOPIC_LIST, 0);
 }
 
-int ipc_topic_list_rep_encode(sl_buf *b, const ipc_topic_entry *e, size_t n) {
-  wr w = w_begin(b, IPC_OP_TOPIC_LIST, 0);
-  w_count(&w, n);
-  for (size_t i = 0; i < n && w.rc == 0; i++) {
-    w_str(&w, e[i].name);
-    w_i32(&w, e[i].partitions);
-  }
-  return w.rc;
+int
+ipc_topic_list_rep_encode(sl_buf *b, const ipc_topic_entry *e, size_t n)
+{
+    wr w = w_begin(b, IPC_OP_TOPIC_LIST, 0);
+    w_count(&w, n);
+    for (size_t i = 0; i < n && w.rc == 0; i++) {
+        w_str(&w, e[i].name);
+        w_i32(&w, e[i].partitions);
+    }
+    return w.rc;
 }
 
-int ipc_topic_list_rep_decode(sl_slice body, ipc_topic_list_rep *m) {
-  sl_rd r;
-  ipc_topic_entry e;
-  size_t start;
+int
+ipc_topic_list_rep_decode(sl_slice body, ipc_topic_list_rep *m)
+{
+    sl_rd r;
+    ipc_topic_entry e;
+    size_t start;
 
-  memset(m, 0, sizeof(*m));
-  m->it_ = rd_empty();
-  sl_rd_init(&r, body);
-  if (rd_count(&r, MIN_TOPIC_ENTRY, &m->count) != 0)
-    goto fail;
-  start = r.off;
-  for (uint32_t i = 0; i < m->count; i++)
-    if (rd_topic_entry(&r, &e) != 0)
-      goto fail;
-  if (rd_end(&r) != 0)
-    goto fail;
-  m->it_ = rd_span(&r, start);
-  return 0;
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (rd_count(&r, MIN_TOPIC_ENTRY, &m->count) != 0)
+        goto fail;
+    start = r.off;
+    for (uint32_t i = 0; i < m->count; i++)
+        if (rd_topic_entry(&r, &e) != 0)
+            goto fail;
+    if (rd_end(&r) != 0)
+        goto fail;
+    m->it_ = rd_span(&r, start);
+    return 0;
 fail:
-  m->count = 0;
-  return SL_E_MALFORMED;
+    m->count = 0;
+    return SL_E_MALFORMED;
 }
 
-int ipc_topic_list_rep_next(ipc_topic_list_rep *m, ipc_topic_entry *e) {
-  IPC_NEXT(&m->it_, rd_topic_entry, e);
+int
+ipc_topic_list_rep_next(ipc_topic_list_rep *m, ipc_topic_entry *e)
+{
+    IPC_NEXT(&m->it_, rd_topic_entry, e);
 }
 
 /* ---- TOPIC_DESCRIBE reply ----------------------------------------------- */
 
-int ipc_topic_describe_rep_encode(sl_buf *b, sl_slice name, int32_t partitions,
-                                  const ipc_kv *configs, size_t nconfigs,
-                                  const ipc_partition_info *parts,
-                                  size_t nparts) {
-  wr w = w_begin(b, IPC_OP_TOPIC_DESCRIBE, 0);
-  w_str(&w, name);
-  w_i32(&w, partitions);
-  w_kvs(&w, configs, nconfigs);
-  w_count(&w, nparts);
-  for (size_t i = 0; i < nparts && w.rc == 0; i++) {
-    w_i32(&w, parts[i].partition);
-    w_i64(&w, parts[i].log_start);
-    w_i64(&w, parts[i].high_watermark);
-    w_i32(&w, parts[i].segments);
-    w_i64(&w, parts[i].bytes);
-  }
-  return w.rc;
+int
+ipc_topic_describe_rep_encode(sl_buf *b, sl_slice name, int32_t partitions,
+                              const ipc_kv *configs, size_t nconfigs,
+                              const ipc_partition_info *parts, size_t nparts)
+{
+    wr w = w_begin(b, IPC_OP_TOPIC_DESCRIBE, 0);
+    w_str(&w, name);
+    w_i32(&w, partitions);
+    w_kvs(&w, configs, nconfigs);
+    w_count(&w, nparts);
+    for (size_t i = 0; i < nparts && w.rc == 0; i++) {
+        w_i32(&w, parts[i].partition);
+        w_i64(&w, parts[i].log_start);
+        w_i64(&w, parts[i].high_watermark);
+        w_i32(&w, parts[i].segments);
+        w_i64(&w, parts[i].bytes);
+    }
+    return w.rc;
 }
 
-int ipc_topic_describe_rep_decode(sl_slice body, ipc_topic_describe_rep *m) {
-  sl_rd r;
-  ipc_partition_info p;
-  size_t start;
+int
+ipc_topic_describe_rep_decode(sl_slice body, ipc_topic_describe_rep *m)
+{
+    sl_rd r;
+    ipc_partition_info p;
+    size_t start;
 
-  memset(m, 0, sizeof(*m));
-  m->configs_ = rd_empty();
-  m->parts_ = rd_empty();
-  sl_rd_init(&r, body);
-  if (ipc_rd_str(&r, &m->name) != 0 || rd_i32(&r, &m->partitions) != 0 ||
-      rd_kvs(&r, &m->nconfigs, &m->configs_) != 0 ||
-      rd_count(&r, MIN_PART_INFO, &m->nparts) != 0)
-    goto fail;
-  start = r.off;
-  for (uint32_t i = 0; i < m->nparts; i++)
-    if (rd_part_info(&r, &p) != 0)
-      goto fail;
-  if (rd_end(&r) != 0)
-    goto fail;
-  m->parts_ = rd_span(&r, start);
-  return 0;
+    memset(m, 0, sizeof(*m));
+    m->configs_ = rd_empty();
+    m->parts_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (ipc_rd_str(&r, &m->name) != 0 || rd_i32(&r, &m->partitions) != 0 ||
+        rd_kvs(&r, &m->nconfigs, &m->configs_) != 0 ||
+        rd_count(&r, MIN_PART_INFO, &m->nparts) != 0)
+        goto fail;
+    start = r.off;
+    for (uint32_t i = 0; i < m->nparts; i++)
+        if (rd_part_info(&r, &p) != 0)
+            goto fail;
+    if (rd_end(&r) != 0)
+        goto fail;
+    m->parts_ = rd_span(&r, start);
+    return 0;
 fail:
-  memset(m, 0, sizeof(*m));
-  m->configs_ = rd_empty();
-  m->parts_ = rd_empty();
-  return SL_E_MALFORMED;
+    memset(m, 0, sizeof(*m));
+    m->configs_ = rd_empty();
+    m->parts_ = rd_empty();
+    return SL_E_MALFORMED;
 }
 
-int ipc_topic_describe_rep_next_config(ipc_topic_describe_rep *m, ipc_kv *kv) {
-  IPC_NEXT(&m->configs_, rd_kv, kv);
+int
+ipc_topic_describe_rep_next_config(ipc_topic_describe_rep *m, ipc_kv *kv)
+{
+    IPC_NEXT(&m->configs_, rd_kv, kv);
 }
 
-int ipc_topic_describe_rep_next_part(ipc_topic_describe_rep *m,
-                                     ipc_partition_info *p) {
-  IPC_NEXT(&m->parts_, rd_part_info, p);
+int
+ipc_topic_describe_rep_next_part(ipc_topic_describe_rep *m,
+                                 ipc_partition_info *p)
+{
+    IPC_NEXT(&m->parts_, rd_part_info, p);
 }
 
 /* ---- APPEND ------------------------------------------------------------- */
 
-int ipc_append_req_encode(sl_buf *b, uint32_t flags, const ipc_append_entry *e,
-                          size_t n) {
-  wr w = w_begin(b, IPC_OP_APPEND, 0);
-  w_u32(&w, flags);
-  w_count(&w, n);
-  for (size_t i = 0; i < n && w.rc == 0; i++) {
-    w_str(&w, e[i].topic);
-    w_i32(&w, e[i].partition);
-    w_bytes(&w, e[i].batches);
-  }
-  return w.rc;
+int
+ipc_append_req_encode(sl_buf *b, uint32_t flags, const ipc_append_entry *e,
+                      size_t n)
+{
+    wr w = w_begin(b, IPC_OP_APPEND, 0);
+    w_u32(&w, flags);
+    w_count(&w, n);
+    for (size_t i = 0; i < n && w.rc == 0; i++) {
+        w_str(&w, e[i].topic);
+        w_i32(&w, e[i].partition);
+        w_bytes(&w, e[i].batches);
+    }
+    return w.rc;
 }
 
-int ipc_append_req_decode(sl_slice body, ipc_append_req *m) {
-  sl_rd r;
-  ipc_append_entry e;
-  size_t start;
+int
+ipc_append_req_decode(sl_slice body, ipc_append_req *m)
+{
+    sl_rd r;
+    ipc_append_entry e;
+    size_t start;
 
-  memset(m, 0, sizeof(*m));
-  m->it_ = rd_empty();
-  sl_rd_init(&r, body);
-  if (rd_u32(&r, &m->flags) != 0 ||
-      rd_count(&r, MIN_APPEND_ENTRY, &m->count) != 0)
-    goto fail;
-  start = r.off;
-  for (uint32_t i = 0; i < m->count; i++)
-    if (rd_append_entry(&r, &e) != 0)
-      goto fail;
-  if (rd_end(&r) != 0)
-    goto fail;
-  m->it_ = rd_span(&r, start);
-  return 0;
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (rd_u32(&r, &m->flags) != 0 ||
+        rd_count(&r, MIN_APPEND_ENTRY, &m->count) != 0)
+        goto fail;
+    start = r.off;
+    for (uint32_t i = 0; i < m->count; i++)
+        if (rd_append_entry(&r, &e) != 0)
+            goto fail;
+    if (rd_end(&r) != 0)
+        goto fail;
+    m->it_ = rd_span(&r, start);
+    return 0;
 fail:
-  m->flags = 0;
-  m->count = 0;
-  return SL_E_MALFORMED;
+    m->flags = 0;
+    m->count = 0;
+    return SL_E_MALFORMED;
 }
 
-int ipc_append_req_next(ipc_append_req *m, ipc_append_entry *e) {
-  IPC_NEXT(&m->it_, rd_append_entry, e);
+int
+ipc_append_req_next(ipc_append_req *m, ipc_append_entry *e)
+{
+    IPC_NEXT(&m->it_, rd_append_entry, e);
 }
 
-int ipc_append_rep_encode(sl_buf *b, const ipc_append_result *a, size_t n) {
-  wr w = w_begin(b, IPC_OP_APPEND, 0);
-  w_count(&w, n);
-  for (size_t i = 0; i < n && w.rc == 0; i++) {
-    w_i32(&w, a[i].status);
-    w_i64(&w, a[i].base_offset);
-    w_i64(&w, a[i].last_offset);
-    w_i64(&w, a[i].append_time);
-    w_i64(&w, a[i].log_start);
-  }
-  return w.rc;
+int
+ipc_append_rep_encode(sl_buf *b, const ipc_append_result *a, size_t n)
+{
+    wr w = w_begin(b, IPC_OP_APPEND, 0);
+    w_count(&w, n);
+    for (size_t i = 0; i < n && w.rc == 0; i++) {
+        w_i32(&w, a[i].status);
+        w_i64(&w, a[i].base_offset);
+        w_i64(&w, a[i].last_offset);
+        w_i64(&w, a[i].append_time);
+        w_i64(&w, a[i].log_start);
+    }
+    return w.rc;
 }
 
-int ipc_append_rep_decode(sl_slice body, ipc_append_rep *m) {
-  sl_rd r;
-  ipc_append_result a;
-  size_t start;
+int
+ipc_append_rep_decode(sl_slice body, ipc_append_rep *m)
+{
+    sl_rd r;
+    ipc_append_result a;
+    size_t start;
 
-  memset(m, 0, sizeof(*m));
-  m->it_ = rd_empty();
-  sl_rd_init(&r, body);
-  if (rd_count(&r, MIN_APPEND_RESULT, &m->count) != 0)
-    goto fail;
-  start = r.off;
-  for (uint32_t i = 0; i < m->count; i++)
-    if (rd_append_result(&r, &a) != 0)
-      goto fail;
-  if (rd_end(&r) != 0)
-    goto fail;
-  m->it_ = rd_span(&r, start);
-  return 0;
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (rd_count(&r, MIN_APPEND_RESULT, &m->count) != 0)
+        goto fail;
+    start = r.off;
+    for (uint32_t i = 0; i < m->count; i++)
+        if (rd_append_result(&r, &a) != 0)
+            goto fail;
+    if (rd_end(&r) != 0)
+        goto fail;
+    m->it_ = rd_span(&r, start);
+    return 0;
 fail:
-  m->count = 0;
-  return SL_E_MALFORMED;
+    m->count = 0;
+    return SL_E_MALFORMED;
 }
 
-int ipc_append_rep_next(ipc_append_rep *m, ipc_append_result *a) {
-  IPC_NEXT(&m->it_, rd_append_result, a);
+int
+ipc_append_rep_next(ipc_append_rep *m, ipc_append_result *a)
+{
+    IPC_NEXT(&m->it_, rd_append_result, a);
 }
 
 /* ---- READ --------------------------------------------------------------- */
 
-int ipc_read_req_encode(sl_buf *b, uint32_t flags, const ipc_read_entry *e,
-                        size_t n) {
-  wr w = w_begin(b, IPC_OP_READ, 0);
-  w_u32(&w, flags);
-  w_count(&w, n);
-  for (size_t i = 0; i < n && w.rc == 0; i++) {
-    w_str(&w, e[i].topic);
-    w_i32(&w, e[i].partition);
-    w_i64(&w, e[i].offset);
-    w_i32(&w, e[i].max_bytes);
-  }
-  return w.rc;
-}
-
-int ipc_read_req_decode(sl_slice body, ipc_read_req *m) {
-  sl_rd r;
-  ipc_read_entry e;
-  size_t start;
-
-  memset(m, 0, sizeof(*m));
-  m->it_ = rd_empty();
-  sl_rd_init(&r, body);
-  if (rd_u32(&r, &m->flags) != 0 ||
-      rd_count(&r, MIN_READ_ENTRY, &m->count) != 0)
-    goto fail;
-  start = r.off;
-  for (uint32_t i = 0; i < m->count; i++)
-    if (rd_read_entry(&r, &e) != 0)
-      goto fail;
-  if (rd_end(&r) != 0)
-    goto fail;
-  m->it_ = rd_span(&r, start);
-  return 0;
-fail:
-  m->flags = 0;
-  m->count = 0;
-  return SL_E_MALFORMED;
-}
-
-int ipc_read_req_next(ipc_read_req *m, ipc_read_entry *e) {
-  IPC_NEXT(&m->it_, rd_read_entry, e);
-}
-
-int ipc_read_rep_encode(sl_buf *b, const ipc_read_result *x, size_t n) {
-  wr w = w_begin(b, IPC_OP_READ, 0);
-  w_count(&w, n);
-  for (size_t i = 0; i < n && w.rc == 0; i++) {
-    w_i32(&w, x[i].status);
-    w_i64(&w, x[i].high_watermark);
-    w_i64(&w, x[i].log_start);
-    w_u8(&w, x[i].kind);
-    switch (x[i].kind) {
-    case IPC_READ_NONE:
-      break;
-    case IPC_READ_DESCRIPTOR:
-      w_str(&w, x[i].path);
-      w_i64(&w, x[i].segment_base);
-      w_u64(&w, x[i].position);
-      w_u32(&w, x[i].length);
-      break;
-    case IPC_READ_INLINE_DATA:
-      w_bytes(&w, x[i].data);
-      break;
-    default:
-      if (w.rc == 0)
-        w.rc = SL_E_INVAL;
-      break;
+int
+ipc_read_req_encode(sl_buf *b, uint32_t flags, const ipc_read_entry *e,
+                    size_t n)
+{
+    wr w = w_begin(b, IPC_OP_READ, 0);
+    w_u32(&w, flags);
+    w_count(&w, n);
+    for (size_t i = 0; i < n && w.rc == 0; i++) {
+        w_str(&w, e[i].topic);
+        w_i32(&w, e[i].partition);
+        w_i64(&w, e[i].offset);
+        w_i32(&w, e[i].max_bytes);
     }
-  }
-  return w.rc;
+    return w.rc;
 }
 
-int ipc_read_rep_decode(sl_slice body, ipc_read_rep *m) {
-  sl_rd r;
-  ipc_read_result x;
-  size_t start;
+int
+ipc_read_req_decode(sl_slice body, ipc_read_req *m)
+{
+    sl_rd r;
+    ipc_read_entry e;
+    size_t start;
 
-  memset(m, 0, sizeof(*m));
-  m->it_ = rd_empty();
-  sl_rd_init(&r, body);
-  if (rd_count(&r, MIN_READ_RESULT, &m->count) != 0)
-    goto fail;
-  start = r.off;
-  for (uint32_t i = 0; i < m->count; i++)
-    if (rd_read_result(&r, &x) != 0)
-      goto fail;
-  if (rd_end(&r) != 0)
-    goto fail;
-  m->it_ = rd_span(&r, start);
-  return 0;
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (rd_u32(&r, &m->flags) != 0 ||
+        rd_count(&r, MIN_READ_ENTRY, &m->count) != 0)
+        goto fail;
+    start = r.off;
+    for (uint32_t i = 0; i < m->count; i++)
+        if (rd_read_entry(&r, &e) != 0)
+            goto fail;
+    if (rd_end(&r) != 0)
+        goto fail;
+    m->it_ = rd_span(&r, start);
+    return 0;
 fail:
-  m->count = 0;
-  return SL_E_MALFORMED;
+    m->flags = 0;
+    m->count = 0;
+    return SL_E_MALFORMED;
 }
 
-int ipc_read_rep_next(ipc_read_rep *m, ipc_read_result *x) {
-  IPC_NEXT(&m->it_, rd_read_result, x);
+int
+ipc_read_req_next(ipc_read_req *m, ipc_read_entry *e)
+{
+    IPC_NEXT(&m->it_, rd_read_entry, e);
+}
+
+int
+ipc_read_rep_encode(sl_buf *b, const ipc_read_result *x, size_t n)
+{
+    wr w = w_begin(b, IPC_OP_READ, 0);
+    w_count(&w, n);
+    for (size_t i = 0; i < n && w.rc == 0; i++) {
+        w_i32(&w, x[i].status);
+        w_i64(&w, x[i].high_watermark);
+        w_i64(&w, x[i].log_start);
+        w_u8(&w, x[i].kind);
+        switch (x[i].kind) {
+        case IPC_READ_NONE:
+            break;
+        case IPC_READ_DESCRIPTOR:
+            w_str(&w, x[i].path);
+            w_i64(&w, x[i].segment_base);
+            w_u64(&w, x[i].position);
+            w_u32(&w, x[i].length);
+            break;
+        case IPC_READ_INLINE_DATA:
+            w_bytes(&w, x[i].data);
+            break;
+        default:
+            if (w.rc == 0)
+                w.rc = SL_E_INVAL;
+            break;
+        }
+    }
+    return w.rc;
+}
+
+int
+ipc_read_rep_decode(sl_slice body, ipc_read_rep *m)
+{
+    sl_rd r;
+    ipc_read_result x;
+    size_t start;
+
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (rd_count(&r, MIN_READ_RESULT, &m->count) != 0)
+        goto fail;
+    start = r.off;
+    for (uint32_t i = 0; i < m->count; i++)
+        if (rd_read_result(&r, &x) != 0)
+            goto fail;
+    if (rd_end(&r) != 0)
+        goto fail;
+    m->it_ = rd_span(&r, start);
+    return 0;
+fail:
+    m->count = 0;
+    return SL_E_MALFORMED;
+}
+
+int
+ipc_read_rep_next(ipc_read_rep *m, ipc_read_result *x)
+{
+    IPC_NEXT(&m->it_, rd_read_result, x);
 }
 
 /* ---- LIST_OFFSETS ------------------------------------------------------- */
 
-int ipc_offsets_req_encode(sl_buf *b, const ipc_offsets_entry *e, size_t n) {
-  wr w = w_begin(b, IPC_OP_LIST_OFFSETS, 0);
-  w_count(&w, n);
-  for (size_t i = 0; i < n && w.rc == 0; i++) {
-    w_str(&w, e[i].topic);
-    w_i32(&w, e[i].partition);
-    w_i64(&w, e[i].spec);
-  }
-  return w.rc;
+int
+ipc_offsets_req_encode(sl_buf *b, const ipc_offsets_entry *e, size_t n)
+{
+    wr w = w_begin(b, IPC_OP_LIST_OFFSETS, 0);
+    w_count(&w, n);
+    for (size_t i = 0; i < n && w.rc == 0; i++) {
+        w_str(&w, e[i].topic);
+        w_i32(&w, e[i].partition);
+        w_i64(&w, e[i].spec);
+    }
+    return w.rc;
 }
 
-int ipc_offsets_req_decode(sl_slice body, ipc_offsets_req *m) {
-  sl_rd r;
-  ipc_offsets_entry e;
-  size_t start;
+int
+ipc_offsets_req_decode(sl_slice body, ipc_offsets_req *m)
+{
+    sl_rd r;
+    ipc_offsets_entry e;
+    size_t start;
 
-  memset(m, 0, sizeof(*m));
-  m->it_ = rd_empty();
-  sl_rd_init(&r, body);
-  if (rd_count(&r, MIN_OFFSETS_ENTRY, &m->count) != 0)
-    goto fail;
-  start = r.off;
-  for (uint32_t i = 0; i < m->count; i++)
-    if (rd_offsets_entry(&r, &e) != 0)
-      goto fail;
-  if (rd_end(&r) != 0)
-    goto fail;
-  m->it_ = rd_span(&r, start);
-  return 0;
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (rd_count(&r, MIN_OFFSETS_ENTRY, &m->count) != 0)
+        goto fail;
+    start = r.off;
+    for (uint32_t i = 0; i < m->count; i++)
+        if (rd_offsets_entry(&r, &e) != 0)
+            goto fail;
+    if (rd_end(&r) != 0)
+        goto fail;
+    m->it_ = rd_span(&r, start);
+    return 0;
 fail:
-  m->count = 0;
-  return SL_E_MALFORMED;
+    m->count = 0;
+    return SL_E_MALFORMED;
 }
 
-int ipc_offsets_req_next(ipc_offsets_req *m, ipc_offsets_entry *e) {
-  IPC_NEXT(&m->it_, rd_offsets_entry, e);
+int
+ipc_offsets_req_next(ipc_offsets_req *m, ipc_offsets_entry *e)
+{
+    IPC_NEXT(&m->it_, rd_offsets_entry, e);
 }
 
-int ipc_offsets_rep_encode(sl_buf *b, const ipc_offsets_result *o, size_t n) {
-  wr w = w_begin(b, IPC_OP_LIST_OFFSETS, 0);
-  w_count(&w, n);
-  for (size_t i = 0; i < n && w.rc == 0; i++) {
-    w_i32(&w, o[i].status);
-    w_i64(&w, o[i].offset);
-    w_i64(&w, o[i].timestamp);
-  }
-  return w.rc;
+int
+ipc_offsets_rep_encode(sl_buf *b, const ipc_offsets_result *o, size_t n)
+{
+    wr w = w_begin(b, IPC_OP_LIST_OFFSETS, 0);
+    w_count(&w, n);
+    for (size_t i = 0; i < n && w.rc == 0; i++) {
+        w_i32(&w, o[i].status);
+        w_i64(&w, o[i].offset);
+        w_i64(&w, o[i].timestamp);
+    }
+    return w.rc;
 }
 
-int ipc_offsets_rep_decode(sl_slice body, ipc_offsets_rep *m) {
-  sl_rd r;
-  ipc_offsets_result o;
-  size_t start;
+int
+ipc_offsets_rep_decode(sl_slice body, ipc_offsets_rep *m)
+{
+    sl_rd r;
+    ipc_offsets_result o;
+    size_t start;
 
-  memset(m, 0, sizeof(*m));
-  m->it_ = rd_empty();
-  sl_rd_init(&r, body);
-  if (rd_count(&r, MIN_OFFSETS_RESULT, &m->count) != 0)
-    goto fail;
-  start = r.off;
-  for (uint32_t i = 0; i < m->count; i++)
-    if (rd_offsets_result(&r, &o) != 0)
-      goto fail;
-  if (rd_end(&r) != 0)
-    goto fail;
-  m->it_ = rd_span(&r, start);
-  return 0;
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (rd_count(&r, MIN_OFFSETS_RESULT, &m->count) != 0)
+        goto fail;
+    start = r.off;
+    for (uint32_t i = 0; i < m->count; i++)
+        if (rd_offsets_result(&r, &o) != 0)
+            goto fail;
+    if (rd_end(&r) != 0)
+        goto fail;
+    m->it_ = rd_span(&r, start);
+    return 0;
 fail:
-  m->count = 0;
-  return SL_E_MALFORMED;
+    m->count = 0;
+    return SL_E_MALFORMED;
 }
 
-int ipc_offsets_rep_next(ipc_offsets_rep *m, ipc_offsets_result *o) {
-  IPC_NEXT(&m->it_, rd_offsets_result, o);
+int
+ipc_offsets_rep_next(ipc_offsets_rep *m, ipc_offsets_result *o)
+{
+    IPC_NEXT(&m->it_, rd_offsets_result, o);
 }
 
 /* ---- events ------------------------------------------------------------- */
 
-int ipc_event_encode(sl_buf *b, const ipc_event *e) {
-  wr w;
+int
+ipc_event_encode(sl_buf *b, const ipc_event *e)
+{
+    wr w;
 
-  switch (e->op) {
-  case IPC_EVT_ADVANCE:
-    w = w_begin(b, e->op, 0);
-    w_str(&w, e->topic);
-    w_i32(&w, e->partition);
-    w_i64(&w, e->high_watermark);
-    return w.rc;
-  case IPC_EVT_TOPIC_CREATED:
-  case IPC_EVT_TOPIC_DELETED:
-    w = w_begin(b, e->op, 0);
-    w_str(&w, e->topic);
-    w_i32(&w, e->partitions);
-    return w.rc;
-  default:
-    return SL_E_INVAL;
-  }
+    switch (e->op) {
+    case IPC_EVT_ADVANCE:
+        w = w_begin(b, e->op, 0);
+        w_str(&w, e->topic);
+        w_i32(&w, e->partition);
+        w_i64(&w, e->high_watermark);
+        return w.rc;
+    case IPC_EVT_TOPIC_CREATED:
+    case IPC_EVT_TOPIC_DELETED:
+        w = w_begin(b, e->op, 0);
+        w_str(&w, e->topic);
+        w_i32(&w, e->partitions);
+        return w.rc;
+    default:
+        return SL_E_INVAL;
+    }
 }
 
-int ipc_event_decode(sl_slice msg, ipc_event *e) {
-  ipc_hdr h;
-  sl_slice body;
-  sl_rd r;
-  int rc;
+int
+ipc_event_decode(sl_slice msg, ipc_event *e)
+{
+    ipc_hdr h;
+    sl_slice body;
+    sl_rd r;
+    int rc;
 
-  memset(e, 0, sizeof(*e));
-  rc = ipc_hdr_decode(msg, &h, &body);
-  /* An event is a whole nng message: too short is malformed, not partial. */
-  if (rc == SL_E_PARTIAL)
-    return SL_E_MALFORMED;
-  if (rc != 0)
-    return rc;
-  if (h.status != 0)
-    return SL_E_MALFORMED;
-  sl_rd_init(&r, body);
-  switch (h.op) {
-  case IPC_EVT_ADVANCE:
-    if (ipc_rd_str(&r, &e->topic) != 0 || rd_i32(&r, &e->partition) != 0 ||
-        rd_i64(&r, &e->high_watermark) != 0 || rd_end(&r) != 0)
-      goto fail;
-    break;
-  case IPC_EVT_TOPIC_CREATED:
-  case IPC_EVT_TOPIC_DELETED:
-    if (ipc_rd_str(&r, &e->topic) != 0 || rd_i32(&r, &e->partitions) != 0 ||
-        rd_end(&r) != 0)
-      goto fail;
-    break;
-  default:
-    /* A newer segstore may publish events this client does not know;
-     * subscribers skip them, which UNSUPPORTED tells apart from bad
-     * bytes. */
-    return SL_E_UNSUPPORTED;
-  }
-  e->op = h.op;
-  return 0;
+    memset(e, 0, sizeof(*e));
+    rc = ipc_hdr_decode(msg, &h, &body);
+    /* An event is a whole nng message: too short is malformed, not partial. */
+    if (rc == SL_E_PARTIAL)
+        return SL_E_MALFORMED;
+    if (rc != 0)
+        return rc;
+    if (h.status != 0)
+        return SL_E_MALFORMED;
+    sl_rd_init(&r, body);
+    switch (h.op) {
+    case IPC_EVT_ADVANCE:
+        if (ipc_rd_str(&r, &e->topic) != 0 || rd_i32(&r, &e->partition) != 0 ||
+            rd_i64(&r, &e->high_watermark) != 0 || rd_end(&r) != 0)
+            goto fail;
+        break;
+    case IPC_EVT_TOPIC_CREATED:
+    case IPC_EVT_TOPIC_DELETED:
+        if (ipc_rd_str(&r, &e->topic) != 0 || rd_i32(&r, &e->partitions) != 0 ||
+            rd_end(&r) != 0)
+            goto fail;
+        break;
+    default:
+        /* A newer segstore may publish events this client does not know;
+         * subscribers skip them, which UNSUPPORTED tells apart from bad
+         * bytes. */
+        return SL_E_UNSUPPORTED;
+    }
+    e->op = h.op;
+    return 0;
 fail:
-  memset(e, 0, sizeof(*e));
-  return SL_E_MALFORMED;
+    memset(e, 0, sizeof(*e));
+    return SL_E_MALFORMED;
 }

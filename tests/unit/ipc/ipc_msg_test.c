@@ -905,7 +905,8 @@ static void
 test_absurd_counts(void **state)
 {
     (void)state;
-    static const uint32_t counts[] = {0xFFFFFFFFu, 0x80000000u, 0x10000u, 0x100u};
+    static const uint32_t counts[] = {0xFFFFFFFFu, 0x80000000u, 0x10000u,
+                                      0x100u};
     sl_buf b = {0};
 
     for (size_t i = 0; i < SL_ARRAY_LEN(counts); i++) {

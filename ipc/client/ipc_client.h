@@ -70,6 +70,16 @@ int ipc_client_call(ipc_client *c, sl_slice req, ipc_hdr *hdr, sl_buf *body);
  * the server's instance id.  0 or a negative code.
  */
 int ipc_client_hello(ipc_client *c, int timeout_ms);
+/*
+ * The same exchange without blocking, for loop-mode frontends (which cannot
+ * block their loop thread, yet need data_dir for ipc_client_map): cb runs
+ * exactly once, like a reply callback (on the loop thread in loop mode),
+ * after the results below have been stored; rc is what ipc_client_hello
+ * would return.  Uses the client's timeout.  0, or a negative code and cb
+ * will not be called.
+ */
+typedef void (*ipc_client_hello_cb)(void *arg, int rc);
+int ipc_client_hello_async(ipc_client *c, ipc_client_hello_cb cb, void *arg);
 /* After a successful hello: */
 int ipc_client_is_local(const ipc_client *c);
 const char *ipc_client_data_dir(const ipc_client *c);

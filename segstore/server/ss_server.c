@@ -1012,10 +1012,11 @@ derive_events_url(const char *url, char *out, size_t len)
 }
 
 static int
-listen_rep(ss_server *s, const char *url, char *err, size_t errlen)
+listen_on(ss_server *s, nng_socket sock, const char *url, char *err,
+          size_t errlen)
 {
     nng_listener lst;
-    int rv = nng_listener_create(&lst, s->rep, url);
+    int rv = nng_listener_create(&lst, sock, url);
     if (rv == 0 && strncmp(url, "ipc://", 6) == 0) {
         /* Only the owner (and the configured group) may talk to the
          * single writer of all data. */
@@ -1081,14 +1082,11 @@ open_sockets(ss_server *s, char *err, size_t errlen)
     }
     s->events_joined[0] = 0;
     for (size_t i = 0; i < nu; i++) {
-        int rc = listen_rep(s, u[i], err, errlen);
+        int rc = listen_on(s, s->rep, u[i], err, errlen);
+        if (rc == 0)
+            rc = listen_on(s, s->pub, e[i], err, errlen);
         if (rc != 0)
             return rc;
-        rv = nng_listen(s->pub, e[i], NULL, 0);
-        if (rv != 0) {
-            snprintf(err, errlen, "listen %s: %s", e[i], nng_strerror(rv));
-            return nng_to_sl(rv);
-        }
         size_t l = strlen(s->events_joined);
         snprintf(s->events_joined + l, sizeof(s->events_joined) - l, "%s%s",
                  i ? "," : "", e[i]);

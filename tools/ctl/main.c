@@ -1,0 +1,581 @@
+/*
+ * sluice-ctl — administer a running sluice-segstore over IPC.
+ *
+ *   sluice-ctl [--segstore URL] [--json] topic create NAME --partitions N
+ *                                        [--config KEY=VALUE]...
+ *   sluice-ctl ... topic list | topic describe NAME | topic delete NAME
+ *   sluice-ctl ... offsets TOPIC PARTITION [earliest|latest|TIMESTAMP_MS]
+ *   sluice-ctl ... produce TOPIC PARTITION [--key K] [--batch N] < lines
+ *   sluice-ctl ... consume TOPIC PARTITION [--from OFFSET] [--count N]
+ *                                          [--inline]
+ *
+ * The URL defaults to $SLUICE_SEGSTORE, else ipc://<./data>/segstore.sock.
+ * Exit status: 0 success, 1 the server refused (message on stderr), 2 usage
+ * or connection errors.
+ */
+#include "ipc_client.h"
+#include "sl_batch.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct ctl {
+    ipc_client *cl;
+    int json;
+    sl_buf req, body;
+} ctl;
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sluice-ctl [--segstore URL] [--json] COMMAND\n"
+            "\n"
+            "commands:\n"
+            "  topic create NAME --partitions N [--config KEY=VALUE]...\n"
+            "  topic list\n"
+            "  topic describe NAME\n"
+            "  topic delete NAME\n"
+            "  offsets TOPIC PARTITION [earliest|latest|TIMESTAMP_MS]\n"
+            "  produce TOPIC PARTITION [--key KEY] [--batch N]   (one record "
+            "per stdin line)\n"
+            "  consume TOPIC PARTITION [--from OFFSET] [--count N] [--inline]\n"
+            "\n"
+            "The segstore URL defaults to $SLUICE_SEGSTORE, else\n"
+            "ipc://$PWD/data/segstore.sock.\n");
+}
+
+static int
+die_usage(const char *msg)
+{
+    fprintf(stderr, "sluice-ctl: %s\n", msg);
+    usage(stderr);
+    return 2;
+}
+
+/* Send ctl->req, wait for the reply; print the server's error text. */
+static int
+call(ctl *c)
+{
+    ipc_hdr h = {.status = 1}; /* 1 is never a status: tells the cases */
+    int rc =
+        ipc_client_call(c->cl, sl_slice_make(c->req.p, c->req.n), &h, &c->body);
+    if (rc < 0 && rc != h.status) {
+        fprintf(stderr, "sluice-ctl: segstore: %s\n", sl_strerror(rc));
+        return 2;
+    }
+    if (h.status != 0) {
+        fprintf(stderr, "sluice-ctl: %s: %.*s\n", sl_errname(h.status),
+                (int)c->body.n, (const char *)c->body.p);
+        return 1;
+    }
+    return 0;
+}
+
+static int
+parse_i64(const char *s, int64_t *v)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || end == s || *end)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+static void
+json_str(FILE *f, sl_slice s)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < s.n; i++) {
+        uint8_t ch = s.p[i];
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20 || ch >= 0x7f)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+/* ---- topic commands --------------------------------------------------------
+ */
+
+static int
+topic_create(ctl *c, int argc, char **argv)
+{
+    if (argc < 1)
+        return die_usage("topic create: NAME required");
+    const char *name = argv[0];
+    int64_t parts = -1;
+    ipc_kv kv[64];
+    size_t nkv = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--partitions") == 0 && i + 1 < argc) {
+            if (parse_i64(argv[++i], &parts) != 0 || parts < 1 ||
+                parts > INT32_MAX)
+                return die_usage("--partitions: a positive integer");
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            char *eq = strchr(argv[++i], '=');
+            if (eq == NULL || nkv == SL_ARRAY_LEN(kv))
+                return die_usage("--config KEY=VALUE");
+            kv[nkv].key = sl_slice_make(argv[i], (size_t)(eq - argv[i]));
+            kv[nkv].value = sl_slice_str(eq + 1);
+            nkv++;
+        } else {
+            return die_usage("topic create: unknown argument");
+        }
+    }
+    if (parts < 0)
+        return die_usage("topic create: --partitions N required");
+    ipc_topic_create_req_encode(&c->req, sl_slice_str(name), (int32_t)parts, kv,
+                                nkv);
+    int rc = call(c);
+    if (rc == 0 && !c->json)
+        printf("created topic %s with %" PRId64 " partitions\n", name, parts);
+    else if (rc == 0)
+        printf("{\"created\":\"%s\",\"partitions\":%" PRId64 "}\n", name,
+               parts);
+    return rc;
+}
+
+static int
+topic_list(ctl *c)
+{
+    ipc_topic_list_req_encode(&c->req);
+    int rc = call(c);
+    if (rc != 0)
+        return rc;
+    ipc_topic_list_rep m;
+    if (ipc_topic_list_rep_decode(sl_slice_make(c->body.p, c->body.n), &m)) {
+        fprintf(stderr, "sluice-ctl: malformed reply\n");
+        return 2;
+    }
+    ipc_topic_entry e;
+    int first = 1;
+    if (c->json)
+        printf("[");
+    while (ipc_topic_list_rep_next(&m, &e) == 1) {
+        if (c->json) {
+            printf("%s{\"name\":", first ? "" : ",");
+            json_str(stdout, e.name);
+            printf(",\"partitions\":%d}", e.partitions);
+        } else {
+            printf("%.*s\t%d\n", (int)e.name.n, (const char *)e.name.p,
+                   e.partitions);
+        }
+        first = 0;
+    }
+    if (c->json)
+        printf("]\n");
+    return 0;
+}
+
+static int
+topic_describe(ctl *c, const char *name)
+{
+    ipc_topic_describe_req_encode(&c->req, sl_slice_str(name));
+    int rc = call(c);
+    if (rc != 0)
+        return rc;
+    ipc_topic_describe_rep m;
+    if (ipc_topic_describe_rep_decode(sl_slice_make(c->body.p, c->body.n),
+                                      &m)) {
+        fprintf(stderr, "sluice-ctl: malformed reply\n");
+        return 2;
+    }
+    ipc_kv kv;
+    ipc_partition_info pi;
+    if (c->json) {
+        printf("{\"name\":");
+        json_str(stdout, m.name);
+        printf(",\"partitions\":%d,\"configs\":{", m.partitions);
+        int first = 1;
+        while (ipc_topic_describe_rep_next_config(&m, &kv) == 1) {
+            printf("%s", first ? "" : ",");
+            json_str(stdout, kv.key);
+            printf(":");
+            json_str(stdout, kv.value);
+            first = 0;
+        }
+        printf("},\"partition_info\":[");
+        first = 1;
+        while (ipc_topic_describe_rep_next_part(&m, &pi) == 1) {
+            printf("%s{\"partition\":%d,\"log_start\":%" PRId64
+                   ",\"high_watermark\":%" PRId64
+                   ",\"segments\":%d,\"bytes\":%" PRId64 "}",
+                   first ? "" : ",", pi.partition, pi.log_start,
+                   pi.high_watermark, pi.segments, pi.bytes);
+            first = 0;
+        }
+        printf("]}\n");
+        return 0;
+    }
+    printf("topic %.*s: %d partitions\n", (int)m.name.n, (const char *)m.name.p,
+           m.partitions);
+    printf("configs:\n");
+    while (ipc_topic_describe_rep_next_config(&m, &kv) == 1)
+        printf("  %.*s=%.*s\n", (int)kv.key.n, (const char *)kv.key.p,
+               (int)kv.value.n, (const char *)kv.value.p);
+    printf("partition  log-start  high-watermark  segments  bytes\n");
+    while (ipc_topic_describe_rep_next_part(&m, &pi) == 1)
+        printf("%9d  %9" PRId64 "  %14" PRId64 "  %8d  %" PRId64 "\n",
+               pi.partition, pi.log_start, pi.high_watermark, pi.segments,
+               pi.bytes);
+    return 0;
+}
+
+static int
+topic_delete(ctl *c, const char *name)
+{
+    ipc_topic_delete_req_encode(&c->req, sl_slice_str(name));
+    int rc = call(c);
+    if (rc == 0 && !c->json)
+        printf("deleted topic %s\n", name);
+    else if (rc == 0)
+        printf("{\"deleted\":\"%s\"}\n", name);
+    return rc;
+}
+
+/* ---- data commands
+ * ------------------------------------------------------------ */
+
+static int
+offsets(ctl *c, int argc, char **argv)
+{
+    if (argc < 2)
+        return die_usage("offsets TOPIC PARTITION [earliest|latest|TS]");
+    int64_t part, spec = IPC_OFFSET_LATEST;
+    if (parse_i64(argv[1], &part) != 0)
+        return die_usage("PARTITION: an integer");
+    if (argc > 2) {
+        if (strcmp(argv[2], "earliest") == 0)
+            spec = IPC_OFFSET_EARLIEST;
+        else if (strcmp(argv[2], "latest") == 0)
+            spec = IPC_OFFSET_LATEST;
+        else if (parse_i64(argv[2], &spec) != 0 || spec < 0)
+            return die_usage("earliest, latest or a timestamp in ms");
+    }
+    ipc_offsets_entry e = {sl_slice_str(argv[0]), (int32_t)part, spec};
+    ipc_offsets_req_encode(&c->req, &e, 1);
+    int rc = call(c);
+    if (rc != 0)
+        return rc;
+    ipc_offsets_rep m;
+    ipc_offsets_result r;
+    if (ipc_offsets_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) ||
+        ipc_offsets_rep_next(&m, &r) != 1) {
+        fprintf(stderr, "sluice-ctl: malformed reply\n");
+        return 2;
+    }
+    if (r.status != 0) {
+        fprintf(stderr, "sluice-ctl: %s\n", sl_strerror(r.status));
+        return 1;
+    }
+    if (c->json)
+        printf("{\"offset\":%" PRId64 ",\"timestamp\":%" PRId64 "}\n", r.offset,
+               r.timestamp);
+    else
+        printf("%" PRId64 "\n", r.offset);
+    return 0;
+}
+
+static int
+send_batch(ctl *c, const char *topic, int32_t part, sl_buf *batch)
+{
+    ipc_append_entry e = {sl_slice_str(topic), part,
+                          sl_slice_make(batch->p, batch->n)};
+    ipc_append_req_encode(&c->req, 0, &e, 1);
+    int rc = call(c);
+    if (rc != 0)
+        return rc;
+    ipc_append_rep m;
+    ipc_append_result r;
+    if (ipc_append_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) ||
+        ipc_append_rep_next(&m, &r) != 1) {
+        fprintf(stderr, "sluice-ctl: malformed reply\n");
+        return 2;
+    }
+    if (r.status != 0) {
+        fprintf(stderr, "sluice-ctl: append: %s\n", sl_strerror(r.status));
+        return 1;
+    }
+    if (c->json)
+        printf("{\"base_offset\":%" PRId64 ",\"last_offset\":%" PRId64 "}\n",
+               r.base_offset, r.last_offset);
+    else
+        printf("%" PRId64 "..%" PRId64 "\n", r.base_offset, r.last_offset);
+    return 0;
+}
+
+static int
+produce(ctl *c, int argc, char **argv)
+{
+    if (argc < 2)
+        return die_usage("produce TOPIC PARTITION [--key K] [--batch N]");
+    int64_t part, per = 100;
+    const char *key = NULL;
+    if (parse_i64(argv[1], &part) != 0)
+        return die_usage("PARTITION: an integer");
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+            key = argv[++i];
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+            if (parse_i64(argv[++i], &per) != 0 || per < 1)
+                return die_usage("--batch: a positive integer");
+        } else
+            return die_usage("produce: unknown argument");
+    }
+    sl_buf batch;
+    sl_buf_init(&batch);
+    sl_batch_builder bb;
+    int n = 0, rc = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n')
+            len--;
+        if (n == 0) {
+            sl_buf_reset(&batch);
+            sl_batch_builder_init(&bb, &batch, sl_now_ms());
+        }
+        sl_slice k = sl_slice_str(key), v = sl_slice_make(line, (size_t)len);
+        sl_batch_builder_add(&bb, sl_now_ms(), key ? &k : NULL, &v, NULL, 0);
+        if (++n == per) {
+            sl_batch_builder_finish(&bb);
+            if ((rc = send_batch(c, argv[0], (int32_t)part, &batch)) != 0)
+                break;
+            n = 0;
+        }
+    }
+    if (rc == 0 && n > 0) {
+        sl_batch_builder_finish(&bb);
+        rc = send_batch(c, argv[0], (int32_t)part, &batch);
+    }
+    free(line);
+    sl_buf_fini(&batch);
+    return rc;
+}
+
+static void
+print_bytes(sl_slice s, int null)
+{
+    if (null) {
+        printf("null");
+        return;
+    }
+    int printable = 1;
+    for (size_t i = 0; i < s.n; i++)
+        if (!isprint(s.p[i]))
+            printable = 0;
+    if (printable)
+        printf("%.*s", (int)s.n, (const char *)s.p);
+    else
+        for (size_t i = 0; i < s.n; i++)
+            printf("%02x", s.p[i]);
+}
+
+/* Print records of whole batches; return the next offset wanted. */
+static int64_t
+print_batches(ctl *c, sl_slice data, int64_t from, int64_t *left)
+{
+    sl_batch_hdr h;
+    sl_slice b;
+    int64_t next = from;
+    while (*left != 0 && sl_batch_next(&data, 0, &h, &b) == 0) {
+        if (sl_batch_check(b, SL_BATCH_CHECK_CRC, &h) != 0) {
+            fprintf(stderr,
+                    "sluice-ctl: batch at offset %" PRId64 " fails its CRC\n",
+                    h.base_offset);
+            exit(1);
+        }
+        if (sl_batch_compression(&h) != SL_COMPRESSION_NONE) {
+            printf("# offsets %" PRId64 "..%" PRId64 ": %s-compressed\n",
+                   h.base_offset, sl_batch_last_offset(&h),
+                   sl_compression_name(sl_batch_compression(&h)));
+            next = sl_batch_last_offset(&h) + 1;
+            continue;
+        }
+        sl_rd rd;
+        sl_rd_init(&rd, sl_batch_records(b));
+        sl_record r;
+        while (*left != 0 && sl_record_next(&rd, &r) == 0) {
+            int64_t off = h.base_offset + r.offset_delta;
+            if (off < from)
+                continue;
+            int64_t ts = h.base_timestamp + r.timestamp_delta;
+            if (c->json) {
+                printf("{\"offset\":%" PRId64 ",\"timestamp\":%" PRId64
+                       ",\"key\":",
+                       off, ts);
+                if (r.key_null)
+                    printf("null");
+                else
+                    json_str(stdout, r.key);
+                printf(",\"value\":");
+                if (r.value_null)
+                    printf("null");
+                else
+                    json_str(stdout, r.value);
+                printf("}\n");
+            } else {
+                printf("%" PRId64 "\t%" PRId64 "\t", off, ts);
+                print_bytes(r.key, r.key_null);
+                printf("\t");
+                print_bytes(r.value, r.value_null);
+                printf("\n");
+            }
+            if (*left > 0)
+                (*left)--;
+            next = off + 1;
+        }
+        next = sl_batch_last_offset(&h) + 1;
+    }
+    return next;
+}
+
+static int
+consume(ctl *c, int argc, char **argv)
+{
+    if (argc < 2)
+        return die_usage("consume TOPIC PARTITION [--from O] [--count N]");
+    int64_t part, from = 0, count = -1;
+    int inl = 0;
+    if (parse_i64(argv[1], &part) != 0)
+        return die_usage("PARTITION: an integer");
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+            if (parse_i64(argv[++i], &from) != 0)
+                return die_usage("--from: an offset");
+        } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            if (parse_i64(argv[++i], &count) != 0)
+                return die_usage("--count: an integer");
+        } else if (strcmp(argv[i], "--inline") == 0) {
+            inl = 1;
+        } else
+            return die_usage("consume: unknown argument");
+    }
+    if (!inl) {
+        int rc = ipc_client_hello(c->cl, 5000);
+        if (rc != 0) {
+            fprintf(stderr, "sluice-ctl: hello: %s\n", sl_strerror(rc));
+            return 2;
+        }
+        inl = !ipc_client_is_local(c->cl);
+    }
+    /* Read until the high watermark (or count records). */
+    for (;;) {
+        ipc_read_entry e = {sl_slice_str(argv[0]), (int32_t)part, from,
+                            1 << 20};
+        ipc_read_req_encode(&c->req, inl ? IPC_READ_INLINE : 0, &e, 1);
+        int rc = call(c);
+        if (rc != 0)
+            return rc;
+        ipc_read_rep m;
+        ipc_read_result r;
+        if (ipc_read_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) ||
+            ipc_read_rep_next(&m, &r) != 1) {
+            fprintf(stderr, "sluice-ctl: malformed reply\n");
+            return 2;
+        }
+        if (r.status != 0) {
+            fprintf(stderr, "sluice-ctl: read at %" PRId64 ": %s\n", from,
+                    sl_strerror(r.status));
+            return 1;
+        }
+        if (r.kind == IPC_READ_NONE || count == 0)
+            return 0;
+        if (r.kind == IPC_READ_INLINE_DATA) {
+            from = print_batches(c, r.data, from, &count);
+        } else {
+            ipc_seg_view v;
+            rc = ipc_client_map(c->cl, r.path, r.position, r.length, &v);
+            if (rc != 0) {
+                fprintf(stderr, "sluice-ctl: map %.*s: %s\n", (int)r.path.n,
+                        (const char *)r.path.p, sl_strerror(rc));
+                return 1;
+            }
+            from = print_batches(c, v.bytes, from, &count);
+            ipc_seg_view_release(&v);
+        }
+        if (from >= r.high_watermark || count == 0)
+            return 0;
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *url = getenv("SLUICE_SEGSTORE");
+    char defurl[PATH_MAX + 32];
+    ctl c;
+    memset(&c, 0, sizeof(c));
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--segstore") == 0 && i + 1 < argc)
+            url = argv[++i];
+        else if (strcmp(argv[i], "--json") == 0)
+            c.json = 1;
+        else if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("sluice-ctl %s\n", SLUICE_VERSION);
+            return 0;
+        } else
+            return die_usage("unknown option");
+    }
+    if (i >= argc)
+        return die_usage("a command is required");
+    if (url == NULL) {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof(cwd)) == NULL)
+            return die_usage("cannot get the working directory");
+        snprintf(defurl, sizeof(defurl), "ipc://%s/data/segstore.sock", cwd);
+        url = defurl;
+    }
+    ipc_client_opts o = {0};
+    o.url = url;
+    o.name = "sluice-ctl";
+    o.timeout_ms = 15000;
+    int rc = ipc_client_new(&o, &c.cl);
+    if (rc != 0) {
+        fprintf(stderr, "sluice-ctl: %s: %s\n", url, sl_strerror(rc));
+        return 2;
+    }
+    char **av = argv + i;
+    int ac = argc - i;
+    if (strcmp(av[0], "topic") == 0 && ac >= 2) {
+        if (strcmp(av[1], "create") == 0)
+            rc = topic_create(&c, ac - 2, av + 2);
+        else if (strcmp(av[1], "list") == 0)
+            rc = topic_list(&c);
+        else if (strcmp(av[1], "describe") == 0 && ac >= 3)
+            rc = topic_describe(&c, av[2]);
+        else if (strcmp(av[1], "delete") == 0 && ac >= 3)
+            rc = topic_delete(&c, av[2]);
+        else
+            rc = die_usage("topic create|list|describe|delete");
+    } else if (strcmp(av[0], "offsets") == 0) {
+        rc = offsets(&c, ac - 1, av + 1);
+    } else if (strcmp(av[0], "produce") == 0) {
+        rc = produce(&c, ac - 1, av + 1);
+    } else if (strcmp(av[0], "consume") == 0) {
+        rc = consume(&c, ac - 1, av + 1);
+    } else {
+        rc = die_usage("unknown command");
+    }
+    ipc_client_close(c.cl);
+    ipc_client_free(c.cl);
+    sl_buf_fini(&c.req);
+    sl_buf_fini(&c.body);
+    return rc;
+}

@@ -82,6 +82,10 @@ run_dump(run *r, const char *dir, ...)
     r->out = slurp(r->out_path);
     r->err = slurp(err_path);
     free(err_path);
+    /* Sanitizers exit 1 too, which would pass for "corrupt". */
+    if (strstr(r->err, "Sanitizer") != NULL ||
+        strstr(r->err, "runtime error:") != NULL)
+        fail_msg("sanitizer report from sluice-dump:\n%s", r->err);
 }
 
 static void
@@ -274,6 +278,7 @@ t_sound_partition(void **state)
     run_free(&r);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -322,6 +327,7 @@ t_records(void **state)
     free(seg0);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -363,6 +369,7 @@ t_crc_flip(void **state)
     free(seg1);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -391,6 +398,7 @@ t_offset_gap(void **state)
     free(seg1);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -432,6 +440,7 @@ t_bad_index_digest(void **state)
     free(ix);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -486,6 +495,7 @@ t_index_inconsistent(void **state)
     free(ix);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -522,6 +532,7 @@ t_index_path(void **state)
     free(tix);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -550,6 +561,7 @@ t_garbage_tail(void **state)
     free(seg2);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -578,6 +590,7 @@ t_truncated_batch(void **state)
     free(seg2);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -604,6 +617,7 @@ t_zero_tail(void **state)
     run_free(&r);
     free(path);
     fx_seg_fini(&s);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -630,6 +644,7 @@ t_missing_index(void **state)
     free(tix);
     part_fini(&p);
     free(dir);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -659,6 +674,7 @@ t_empty_files(void **state)
     run_free(&r);
     free(log);
     free(ix);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -691,6 +707,7 @@ t_random_files(void **state)
         run_free(&r);
         free(path);
     }
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -765,6 +782,7 @@ t_topic_and_data_dir(void **state)
     free(p1);
     free(topic);
     free(data);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -796,6 +814,7 @@ t_compressed(void **state)
     run_free(&r);
     free(path);
     fx_seg_fini(&s);
+    fx_rmtree(tmp);
     free(tmp);
 }
 
@@ -843,6 +862,7 @@ t_usage(void **state)
     free(other);
     free(log);
     free(missing);
+    fx_rmtree(tmp);
     free(tmp);
 }
 

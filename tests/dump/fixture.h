@@ -62,5 +62,8 @@ void fx_write_indexes(const char *dir, const fx_seg *s, size_t covered,
 /* A fresh directory under $SL_TEST_TMP (or /tmp); caller frees. */
 char *fx_tmpdir(const char *tag);
 void fx_mkdir(const char *path);
+/* Remove a directory tree made by a test (left in place when a test fails,
+ * for inspection). */
+void fx_rmtree(const char *dir);
 
 #endif /* DUMP_FIXTURE_H */

@@ -22,7 +22,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -48,19 +47,17 @@ typedef struct opts {
 typedef struct run {
     const opts *o;
     ipc_client *cl;
-    sl_buf batches; /* per_request batches, concatenated */
+    sl_buf *reqs; /* one encoded APPEND per partition rotation */
+    int nreqs;
     uint64_t deadline_ns;
-    atomic_uint_fast64_t bytes, appends, errors;
     pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int inflight;
+    uint64_t bytes, appends, errors, sent;
+    size_t req_bytes; /* batch bytes per request */
     uint32_t *lat_us;
     size_t nlat, latcap;
 } run;
-
-/* One appender thread: the shared run and its own index. */
-typedef struct appender_arg {
-    run *r;
-    int id;
-} appender_arg;
 
 static void
 usage(FILE *f)
@@ -109,36 +106,40 @@ build_batch(sl_buf *out, int size)
     sl_batch_builder_finish(&b);
 }
 
-static void *
-appender(void *arg)
+/* One request in flight: the run and when it was sent. */
+typedef struct flight {
+    run *r;
+    uint64_t t0;
+    int slot;
+} flight;
+
+static void on_reply(void *arg, int rc, const ipc_hdr *h, sl_slice body);
+
+/* Send the next request of a pipeline slot (lock not held). */
+static int
+send_next(flight *f)
 {
-    run *r = ((appender_arg *)arg)->r;
-    int id = ((appender_arg *)arg)->id;
-    sl_buf req, body;
-    sl_buf_init(&req);
-    sl_buf_init(&body);
-    ipc_append_entry e[64];
-    int k = r->o->per_request;
-    size_t one = r->batches.n / (size_t)k;
-    int part = id % r->o->partitions;
-    for (int i = 0; i < k; i++) {
-        e[i].topic = sl_slice_str("bench");
-        e[i].partition = (part + i) % r->o->partitions;
-        e[i].batches = sl_slice_make(r->batches.p + (size_t)i * one, one);
-    }
-    ipc_append_req_encode(&req, 0, e, (size_t)k);
-    while (sl_mono_ns() < r->deadline_ns) {
-        uint64_t t0 = sl_mono_ns();
-        ipc_hdr h;
-        int rc = ipc_client_call(r->cl, sl_slice_make(req.p, req.n), &h, &body);
-        uint64_t dt = (sl_mono_ns() - t0) / 1000;
-        if (rc != 0) {
-            atomic_fetch_add(&r->errors, 1);
-            continue;
-        }
-        atomic_fetch_add(&r->bytes, r->batches.n);
-        atomic_fetch_add(&r->appends, (uint64_t)k);
-        pthread_mutex_lock(&r->mu);
+    run *r = f->r;
+    const sl_buf *q = &r->reqs[(f->slot + r->sent) % (uint64_t)r->nreqs];
+    f->t0 = sl_mono_ns();
+    return ipc_client_request(r->cl, sl_slice_make(q->p, q->n), on_reply, f);
+}
+
+/* Completion: record, then keep the pipeline full until the deadline.
+ * Runs on nng's threads; the client takes requests from callbacks. */
+static void
+on_reply(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    flight *f = arg;
+    run *r = f->r;
+    uint64_t now = sl_mono_ns();
+    uint64_t dt = (now - f->t0) / 1000;
+    int ok = rc == 0 && h->status == 0;
+    (void)body;
+    pthread_mutex_lock(&r->mu);
+    if (ok) {
+        r->bytes += r->req_bytes;
+        r->appends += (uint64_t)r->o->per_request;
         if (r->nlat == r->latcap) {
             size_t cap = r->latcap ? r->latcap * 2 : 1 << 16;
             uint32_t *n = realloc(r->lat_us, cap * sizeof(*n));
@@ -149,11 +150,22 @@ appender(void *arg)
         }
         if (r->nlat < r->latcap)
             r->lat_us[r->nlat++] = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
+    } else {
+        r->errors++;
+    }
+    r->sent++;
+    int again = now < r->deadline_ns;
+    if (!again) {
+        r->inflight--;
+        pthread_cond_signal(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (again && send_next(f) != 0) {
+        pthread_mutex_lock(&r->mu);
+        r->inflight--;
+        pthread_cond_signal(&r->cv);
         pthread_mutex_unlock(&r->mu);
     }
-    sl_buf_fini(&req);
-    sl_buf_fini(&body);
-    return NULL;
 }
 
 static int
@@ -196,6 +208,7 @@ bench_case(const opts *o, const char *url, const char *policy, int size)
     memset(&r, 0, sizeof(r));
     r.o = o;
     pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
     ipc_client_opts co = {0};
     co.url = url;
     co.name = "sluice-bench";
@@ -206,42 +219,65 @@ bench_case(const opts *o, const char *url, const char *policy, int size)
         fprintf(stderr, "sluice-bench: cannot reach segstore at %s\n", url);
         exit(2);
     }
-    for (int i = 0; i < o->per_request; i++)
-        build_batch(&r.batches, size);
-    pthread_t *th = calloc((size_t)o->concurrency, sizeof(*th));
-    appender_arg *args = calloc((size_t)o->concurrency, sizeof(*args));
+    /* One batch, appended per_request times to consecutive partitions;
+     * the server stamps offsets into its own copy, so it can be resent. */
+    sl_buf batch;
+    sl_buf_init(&batch);
+    build_batch(&batch, size);
+    r.nreqs = o->partitions;
+    r.reqs = calloc((size_t)r.nreqs, sizeof(*r.reqs));
+    for (int p = 0; p < r.nreqs; p++) {
+        ipc_append_entry e[64];
+        for (int i = 0; i < o->per_request; i++) {
+            e[i].topic = sl_slice_str("bench");
+            e[i].partition = (p + i) % o->partitions;
+            e[i].batches = sl_slice_make(batch.p, batch.n);
+        }
+        ipc_append_req_encode(&r.reqs[p], 0, e, (size_t)o->per_request);
+    }
+    r.req_bytes = batch.n * (size_t)o->per_request;
+    flight *fl = calloc((size_t)o->concurrency, sizeof(*fl));
     uint64_t t0 = sl_mono_ns();
     r.deadline_ns = t0 + (uint64_t)(o->seconds * 1e9);
+    r.inflight = o->concurrency;
     for (int i = 0; i < o->concurrency; i++) {
-        args[i].r = &r;
-        args[i].id = i;
-        pthread_create(&th[i], NULL, appender, &args[i]);
+        fl[i].r = &r;
+        fl[i].slot = i;
+        if (send_next(&fl[i]) != 0) {
+            pthread_mutex_lock(&r.mu);
+            r.inflight--;
+            pthread_mutex_unlock(&r.mu);
+        }
     }
-    for (int i = 0; i < o->concurrency; i++)
-        pthread_join(th[i], NULL);
+    pthread_mutex_lock(&r.mu);
+    while (r.inflight > 0)
+        pthread_cond_wait(&r.cv, &r.mu);
+    pthread_mutex_unlock(&r.mu);
     double secs = (double)(sl_mono_ns() - t0) / 1e9;
     qsort(r.lat_us, r.nlat, sizeof(*r.lat_us), cmp_u32);
-    double mbs = (double)atomic_load(&r.bytes) / secs / 1e6;
-    double aps = (double)atomic_load(&r.appends) / secs;
+    double mbs = (double)r.bytes / secs / 1e6;
+    double aps = (double)r.appends / secs;
     if (o->json)
         printf("{\"policy\":\"%s\",\"batch_bytes\":%d,\"concurrency\":%d,"
                "\"per_request\":%d,\"mb_s\":%.1f,\"appends_s\":%.0f,"
                "\"p50_us\":%.0f,\"p99_us\":%.0f,\"errors\":%" PRIu64 "}\n",
                policy, size, o->concurrency, o->per_request, mbs, aps,
                pct(r.lat_us, r.nlat, 0.5), pct(r.lat_us, r.nlat, 0.99),
-               (uint64_t)atomic_load(&r.errors));
+               r.errors);
     else
         printf("%-14s %7d %5d %5d %9.1f %10.0f %8.0f %8.0f %6" PRIu64 "\n",
                policy, size, o->concurrency, o->per_request, mbs, aps,
                pct(r.lat_us, r.nlat, 0.5), pct(r.lat_us, r.nlat, 0.99),
-               (uint64_t)atomic_load(&r.errors));
+               r.errors);
     fflush(stdout);
-    free(args);
-    free(th);
-    free(r.lat_us);
-    sl_buf_fini(&r.batches);
     ipc_client_close(r.cl);
     ipc_client_free(r.cl);
+    free(fl);
+    for (int p = 0; p < r.nreqs; p++)
+        sl_buf_fini(&r.reqs[p]);
+    free(r.reqs);
+    free(r.lat_us);
+    sl_buf_fini(&batch);
 }
 
 /* The raw disk: sequential writes of `bs` bytes, then one fdatasync. */

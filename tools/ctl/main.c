@@ -44,7 +44,8 @@ usage(FILE *out)
             "  offsets TOPIC PARTITION [earliest|latest|TIMESTAMP_MS]\n"
             "  produce TOPIC PARTITION [--key KEY] [--batch N]   (one record "
             "per stdin line)\n"
-            "  consume TOPIC PARTITION [--from OFFSET] [--count N] [--inline]\n"
+            "  consume TOPIC PARTITION [--from OFFSET (default: earliest)] "
+            "[--count N] [--inline]\n"
             "\n"
             "The segstore URL defaults to $SLUICE_SEGSTORE, else\n"
             "ipc://$PWD/data/segstore.sock.\n");
@@ -447,7 +448,7 @@ consume(ctl *c, int argc, char **argv)
 {
     if (argc < 2)
         return die_usage("consume TOPIC PARTITION [--from O] [--count N]");
-    int64_t part, from = 0, count = -1;
+    int64_t part, from = -1, count = -1;
     int inl = 0;
     if (parse_i64(argv[1], &part) != 0)
         return die_usage("PARTITION: an integer");
@@ -462,6 +463,27 @@ consume(ctl *c, int argc, char **argv)
             inl = 1;
         } else
             return die_usage("consume: unknown argument");
+    }
+    if (from < 0) {
+        /* Without --from, start at the log's first offset. */
+        ipc_offsets_entry oe = {sl_slice_str(argv[0]), (int32_t)part,
+                                IPC_OFFSET_EARLIEST};
+        ipc_offsets_req_encode(&c->req, &oe, 1);
+        int rc = call(c);
+        if (rc != 0)
+            return rc;
+        ipc_offsets_rep m;
+        ipc_offsets_result r;
+        if (ipc_offsets_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) ||
+            ipc_offsets_rep_next(&m, &r) != 1) {
+            fprintf(stderr, "sluice-ctl: malformed reply\n");
+            return 2;
+        }
+        if (r.status != 0) {
+            fprintf(stderr, "sluice-ctl: %s\n", sl_strerror(r.status));
+            return 1;
+        }
+        from = r.offset;
     }
     if (!inl) {
         int rc = ipc_client_hello(c->cl, 5000);

@@ -583,14 +583,25 @@ recover_active(ss_log *l, ss_seg *s)
                                 &oh);
     if (ck == 0)
         ck = ss__idx_hdr_decode(sl_slice_make(t.p, t.n), t.n, SS_IDX_TIME, &th);
+    /* A checkpoint writes the time index first, then the offset index, so
+     * a crash between the two renames leaves a time index that covers
+     * more.  The offset index's (older) coverage is then the checkpoint,
+     * and time entries past it are dropped. */
     if (ck == 0 &&
-        (oh.base != s->base || th.base != s->base || oh.covered != th.covered ||
-         oh.next != th.next || oh.covered > (uint64_t)st.st_size))
+        (oh.base != s->base || th.base != s->base || oh.covered > th.covered ||
+         oh.next > th.next || oh.covered > (uint64_t)st.st_size))
         ck = SL_E_CORRUPT;
     if (ck == 0)
         ck = ss__idx_load(sl_slice_make(o.p, o.n), &oh, &s->ix);
     if (ck == 0)
         ck = ss__idx_load(sl_slice_make(t.p, t.n), &th, &s->ix);
+    if (ck == 0 && th.covered != oh.covered) {
+        uint32_t lim = (uint32_t)(oh.next - s->base);
+        while (s->ix.tn > 0 && s->ix.t[s->ix.tn - 1].rel >= lim)
+            s->ix.tn--;
+        if (s->ix.tn > 0 && s->ix.t[s->ix.tn - 1].ts > oh.max_ts)
+            ck = SL_E_CORRUPT; /* not the pair a crash leaves */
+    }
     sl_buf_fini(&o);
     sl_buf_fini(&t);
 

@@ -73,7 +73,10 @@ json_bytes(FILE *f, const uint8_t *p, size_t n)
                 fputs("\\ufffd", f);
                 i++;
             } else {
-                fwrite(p + i, 1, len, f);
+                /* Byte by byte: p may be a mapped file, and its bytes are
+                 * read only outside stdio (see main.c, SIGBUS). */
+                for (size_t k = 0; k < len; k++)
+                    fputc(p[i + k], f);
                 i += len;
             }
             continue;

@@ -18,6 +18,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +376,75 @@ side_index_close(side_index *si)
     memset(si, 0, sizeof(*si));
 }
 
+/* Everything the batch loop of walk_segment() needs, in memory rather than
+ * in locals so that it survives a siglongjmp. */
+typedef struct walk_ctx {
+    const char *path;
+    int quiet;
+    dump_seg *s;
+    const dump_report *r;
+    side_index *side;
+    int nside;
+    dump_index *only_ix;
+    const dump_report *only_rep;
+} walk_ctx;
+
+static void
+walk_batches(const walk_ctx *w)
+{
+    dump_batch b;
+
+    while (dump_seg_next(w->s, &b, w->r)) {
+        if (!w->quiet) {
+            g.st.batches++;
+            if (b.h.record_count > 0)
+                g.st.records += (uint64_t)b.h.record_count;
+            dump_out_batch(&g.out, w->path, &b);
+            if (g.records)
+                dump_out_records(&g.out, w->path, &b);
+        }
+        for (int i = 0; i < w->nside; i++) {
+            if (w->side[i].present)
+                dump_index_feed(&w->side[i].ix, &b, &w->side[i].r);
+        }
+        if (w->only_ix != NULL)
+            dump_index_feed(w->only_ix, &b, w->only_rep);
+    }
+}
+
+/*
+ * A mapped segment that shrinks under us (segstore truncates the active
+ * segment when it recovers) turns reads past the new end into SIGBUS.
+ * Reads of mapped bytes happen only in our code, CRC and XXH3 (never
+ * inside stdio), so jumping out of the walk is safe; the walk's state is
+ * in memory that the caller then releases.
+ */
+static sigjmp_buf bus_env;
+static volatile sig_atomic_t bus_armed;
+
+static void
+on_sigbus(int sig)
+{
+    if (bus_armed) {
+        bus_armed = 0;
+        siglongjmp(bus_env, 1);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* walk_batches(), or -EIO when the segment shrank while being read. */
+static int
+guarded_walk(const walk_ctx *w)
+{
+    if (sigsetjmp(bus_env, 1) != 0)
+        return -EIO;
+    bus_armed = 1;
+    walk_batches(w);
+    bus_armed = 0;
+    return 0;
+}
+
 /*
  * Walk one segment: print it (unless quiet), check its batches and, with
  * --verify, the indexes beside it (all of them when only is < 0, else only
@@ -389,7 +460,7 @@ walk_segment(const char *path, int has_base, int64_t base, int role, int quiet,
     dump_report r = {on_problem, &rep};
     side_index side[2];
     dump_seg s;
-    dump_batch b;
+    walk_ctx w;
     int nside = 0, rc;
 
     rc = map_file(path, &m);
@@ -408,21 +479,22 @@ walk_segment(const char *path, int has_base, int64_t base, int role, int quiet,
     }
     dump_seg_init(&s, sl_slice_make(m.p, m.n), has_base, base,
                   g.records || g.verify ? DUMP_CHECK_RECORDS : 0);
-    while (dump_seg_next(&s, &b, &r)) {
-        if (!quiet) {
-            g.st.batches++;
-            if (b.h.record_count > 0)
-                g.st.records += (uint64_t)b.h.record_count;
-            dump_out_batch(&g.out, path, &b);
-            if (g.records)
-                dump_out_records(&g.out, path, &b);
-        }
-        for (int i = 0; i < nside; i++) {
-            if (side[i].present)
-                dump_index_feed(&side[i].ix, &b, &side[i].r);
-        }
-        if (only_ix != NULL)
-            dump_index_feed(only_ix, &b, only_rep);
+    w.path = path;
+    w.quiet = quiet;
+    w.s = &s;
+    w.r = &r;
+    w.side = side;
+    w.nside = nside;
+    w.only_ix = only_ix;
+    w.only_rep = only_rep;
+    if (guarded_walk(&w) != 0) {
+        note(path, DUMP_OUT_ERROR, -1,
+             "the file shrank while being read (SIGBUS); was it truncated "
+             "by a running segstore?");
+        for (int i = 0; i < nside; i++)
+            side_index_close(&side[i]);
+        unmap_file(&m);
+        return -1;
     }
     if (!quiet)
         dump_out_segment_end(&g.out, path, &s);
@@ -875,11 +947,16 @@ main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
+    struct sigaction sa;
     const char *status;
     int c, rc;
 
     g.out.f = stdout;
     g.out.limit = DUMP_OUT_DEFAULT_LIMIT;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_RECORDS:

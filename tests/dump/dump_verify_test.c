@@ -608,6 +608,49 @@ t_index_sealed_short(void **state)
     fx_seg_fini(&f);
 }
 
+/* [index-time] The time entry's timestamp is the running maximum up to its
+ * batch, which can come from a batch that got no index entry: batches with
+ * max timestamps 10, 50, 20 where only the first and the third get offset
+ * entries yield time entries (10, 0) and (50, 2). */
+static void
+t_index_running_max(void **state)
+{
+    fx_seg f;
+    sl_buf b;
+    dump_index ix;
+    probs p;
+    dump_report r;
+    dump_seg s;
+    (void)state;
+
+    fx_seg_init(&f, 0);
+    fx_seg_add(&f, 1, 10);
+    fx_seg_add(&f, 1, 50);
+    fx_seg_add(&f, 1, 20);
+    size_t interval = f.b[2].pos;
+    fx_index_build(&f, 1, f.data.n, 1, interval, &b);
+    assert_int_equal(sl_get_u32be(b.p + 40), 2);
+    assert_int_equal(sl_get_u64be(b.p + 64 + 12), 50);
+    assert_int_equal(sl_get_u32be(b.p + 64 + 12 + 8), 2);
+
+    r = rep_for(&p);
+    dump_index_parse(&ix, sl_slice_make(b.p, b.n), 1, 1, 0, &r);
+    walk(sl_slice_make(f.data.p, f.data.n), 0, 0, &ix, 1, &r, &s);
+    assert_int_equal(p.corrupt, 0);
+
+    /* The batch's own max timestamp is not the running maximum. */
+    sl_put_u64be(b.p + 64 + 12, 20);
+    fx_index_redigest(b.p, b.n);
+    r = rep_for(&p);
+    dump_index_parse(&ix, sl_slice_make(b.p, b.n), 1, 1, 0, &r);
+    walk(sl_slice_make(f.data.p, f.data.n), 0, 0, &ix, 1, &r, &s);
+    assert_int_equal(p.corrupt, 1);
+    assert_int_equal(p.first_pos, 64 + 12);
+    assert_non_null(strstr(p.first, "greatest max timestamp up to the batch"));
+    sl_buf_fini(&b);
+    fx_seg_fini(&f);
+}
+
 /* ---- robustness -------------------------------------------------------- */
 
 static uint64_t
@@ -722,6 +765,7 @@ main(void)
         cmocka_unit_test(t_index_header),
         cmocka_unit_test(t_index_cross),
         cmocka_unit_test(t_index_sealed_short),
+        cmocka_unit_test(t_index_running_max),
         cmocka_unit_test(t_random_bytes),
         cmocka_unit_test(t_meta),
     };

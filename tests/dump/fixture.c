@@ -8,8 +8,10 @@
  * u32 entry size, u64 XXH3 of the entries, u64 XXH3 of header bytes
  * [0, 56)), then entries.  Offset entries go to the first batch and then to
  * the first batch starting at least `interval` bytes after the previous
- * entry; time entries go alongside them when the batch's maxTimestamp is
- * above every earlier batch's.
+ * entry.  A time entry is considered alongside each offset entry, for the
+ * same batch: its timestamp is the running maximum of maxTimestamp up to
+ * and including that batch, and it is written only when that is above the
+ * previous time entry's timestamp.
  */
 #include "fixture.h"
 
@@ -117,8 +119,8 @@ fx_index_build(const fx_seg *s, int kind, size_t covered, int sealed,
 {
     sl_buf ent;
     uint32_t count = 0;
-    int64_t next = s->base, max_ts = -1, seen_max = 0;
-    int have_entry = 0, have_ts = 0;
+    int64_t next = s->base, max_ts = -1, running = 0, last_time_ts = 0;
+    int have_entry = 0, have_running = 0, have_time = 0;
     size_t last_pos = 0;
 
     sl_buf_init(&ent);
@@ -126,6 +128,9 @@ fx_index_build(const fx_seg *s, int kind, size_t covered, int sealed,
         const fx_batch *b = &s->b[i];
         if (b->pos + b->len > covered)
             break;
+        if (!have_running || b->max_ts > running)
+            running = b->max_ts;
+        have_running = 1;
         int offset_entry = !have_entry || b->pos >= last_pos + interval;
         if (offset_entry) {
             have_entry = 1;
@@ -134,15 +139,14 @@ fx_index_build(const fx_seg *s, int kind, size_t covered, int sealed,
                 sl_buf_put_u32be(&ent, (uint32_t)(b->base - s->base));
                 sl_buf_put_u32be(&ent, (uint32_t)b->pos);
                 count++;
-            } else if (!have_ts || b->max_ts > seen_max) {
-                put_u64(&ent, (uint64_t)b->max_ts);
+            } else if (!have_time || running > last_time_ts) {
+                put_u64(&ent, (uint64_t)running);
                 sl_buf_put_u32be(&ent, (uint32_t)(b->base - s->base));
+                last_time_ts = running;
+                have_time = 1;
                 count++;
             }
         }
-        if (!have_ts || b->max_ts > seen_max)
-            seen_max = b->max_ts;
-        have_ts = 1;
         next = b->next;
         if (b->max_ts > max_ts)
             max_ts = b->max_ts;

@@ -22,7 +22,9 @@
  *   44 u32 entry size (8 or 12), 48 u64 XXH3 of the N * size entry bytes,
  *   56 u64 XXH3 of header bytes [0, 56)
  * then N entries: offset index (u32 relative offset, u32 position), time
- * index (i64 timestamp, u32 relative offset), both strictly increasing.
+ * index (i64 timestamp, u32 relative offset), both strictly increasing.  A
+ * time entry sits at the start of a batch and holds the running maximum of
+ * maxTimestamp over that batch and every earlier one in the segment.
  */
 #include "dump_verify.h"
 

@@ -6,8 +6,9 @@
  *  1. segs[] is ordered by base offset; segs[i]->next == segs[i+1]->base;
  *     the last segment is the only active (unsealed, writable) one.
  *  2. Bytes [0, size) of a segment are valid batches with contiguous
- *     offsets [base, next); bytes [size, cap) of the active segment are
- *     zero or stale, never read as data.
+ *     offsets [base, next); bytes [size, alloc) of the active segment are
+ *     zero, never read as data; the mapping covers [0, cap) but nothing
+ *     past alloc (the end of the file) is ever touched.
  *  3. durable_end <= end; every offset below durable_end is on disk (an
  *     fdatasync that covered it has returned).  Sealed segments are wholly
  *     durable: sealing fdatasyncs first.
@@ -215,6 +216,26 @@ seg_data(const ss_seg *s)
     return sl_slice_make(s->map, s->size);
 }
 
+/* Make the active segment's file at least `want` bytes long, growing in
+ * SS_ALLOC_STEP steps (never past cap): fallocate when preallocation is on,
+ * so that ENOSPC shows up here and not as a failed write later. */
+static int
+seg_extend(ss_log *l, ss_seg *s, uint64_t want)
+{
+    if (want <= s->alloc)
+        return 0;
+    uint64_t a = (want + SS_ALLOC_STEP - 1) / SS_ALLOC_STEP * SS_ALLOC_STEP;
+    if (a > s->cap)
+        a = s->cap;
+    if (a < want)
+        a = want;
+    int rc = l->cfg.preallocate ? -posix_fallocate(s->fd, 0, (off_t)a)
+                                : (ftruncate(s->fd, (off_t)a) ? -errno : 0);
+    if (rc == 0)
+        s->alloc = a;
+    return rc;
+}
+
 /* Make room: grow the log's segment array by one. */
 static int
 segs_push(ss_log *l, ss_seg *s)
@@ -287,10 +308,7 @@ seg_create(ss_log *l, int64_t base, uint64_t need, ss_seg **out)
         goto fail;
     }
     s->cap = SL_MAX((uint64_t)l->cfg.segment_bytes, need);
-    if (l->cfg.preallocate)
-        rc = -posix_fallocate(s->fd, 0, (off_t)s->cap);
-    else if (ftruncate(s->fd, (off_t)s->cap) != 0)
-        rc = -errno;
+    rc = seg_extend(l, s, SL_MAX(need, 1));
     if (rc == 0)
         rc = seg_map(s, s->fd, s->cap);
     if (rc == 0 && fsync(l->dir_fd) != 0)
@@ -342,7 +360,7 @@ seg_seal(ss_log *l, ss_seg *s)
     close(s->fd);
     s->fd = -1;
     s->sealed = 1;
-    s->cap = s->size;
+    s->cap = s->alloc = s->size;
     if (l->durable_end < s->next)
         l->durable_end = s->next;
     return 0;
@@ -559,14 +577,8 @@ recover_active(ss_log *l, ss_seg *s)
     if (fstat(s->fd, &st) != 0)
         return -errno;
     s->cap = SL_MAX((uint64_t)st.st_size, (uint64_t)l->cfg.segment_bytes);
-    int rc = 0;
-    if (l->cfg.preallocate)
-        rc = -posix_fallocate(s->fd, 0, (off_t)s->cap);
-    else if ((uint64_t)st.st_size < s->cap &&
-             ftruncate(s->fd, (off_t)s->cap) != 0)
-        rc = -errno;
-    if (rc == 0)
-        rc = seg_map(s, s->fd, s->cap);
+    s->alloc = (uint64_t)st.st_size;
+    int rc = seg_map(s, s->fd, s->cap);
     if (rc != 0)
         return rc;
 
@@ -624,7 +636,8 @@ recover_active(ss_log *l, ss_seg *s)
         s->last_tidx_ts = -1;
     }
     ss_scan sc;
-    ss__seg_scan(sl_slice_make(s->map, s->map_len), s->base, from, next, max_ts,
+    /* Scan only what the file holds: the mapping reaches past its end. */
+    ss__seg_scan(sl_slice_make(s->map, s->alloc), s->base, from, next, max_ts,
                  &s->ix, l->cfg.index_interval_bytes, &s->last_idx_pos,
                  &s->last_tidx_ts, &sc);
     if (sc.stop != 0)
@@ -640,10 +653,8 @@ recover_active(ss_log *l, ss_seg *s)
      * so stale bytes from a torn write can never be read as batches. */
     if (ftruncate(s->fd, (off_t)s->size) != 0)
         return -errno;
-    if (l->cfg.preallocate)
-        rc = -posix_fallocate(s->fd, 0, (off_t)s->cap);
-    else if (ftruncate(s->fd, (off_t)s->cap) != 0)
-        rc = -errno;
+    s->alloc = s->size;
+    rc = seg_extend(l, s, s->size + 1); /* room to append again */
     if (rc == 0 && fdatasync(s->fd) != 0)
         rc = -errno;
     if (rc != 0)
@@ -914,16 +925,17 @@ ss_log_append(ss_log *l, uint8_t *batches, size_t n, int64_t now_ms,
         s = active(l);
     }
     if (s->size + n > s->cap) {
-        /* Empty segment too small for one oversized append: grow it. */
-        uint64_t cap = s->size + n;
-        int rc = l->cfg.preallocate
-                     ? -posix_fallocate(s->fd, 0, (off_t)cap)
-                     : (ftruncate(s->fd, (off_t)cap) ? -errno : 0);
-        if (rc == 0)
-            rc = seg_map(s, s->fd, cap);
+        /* Empty segment too small for one oversized append: map more. */
+        int rc = seg_map(s, s->fd, s->size + n);
         if (rc != 0)
             return rc;
-        s->cap = cap;
+        s->cap = s->size + n;
+    }
+    int xrc = seg_extend(l, s, s->size + n);
+    if (xrc != 0) {
+        sl_log(SL_LOG_ERROR, "SS-WRITE", "log=%s cannot allocate: %s", l->rel,
+               sl_strerror(xrc));
+        return xrc == -ENOSPC ? SL_E_NOSPACE : SL_E_IO;
     }
 
     /* Stamp offsets (and LogAppendTime), then write in one call. */

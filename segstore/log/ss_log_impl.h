@@ -81,7 +81,8 @@ typedef struct ss_seg {
     int64_t base;    /* offset of the first record */
     int64_t next;    /* offset after the last batch */
     uint64_t size;   /* bytes of valid batches */
-    uint64_t cap;    /* bytes allocated and mapped (active) */
+    uint64_t cap;    /* bytes mapped (active: segment.bytes or more) */
+    uint64_t alloc;  /* file length (active: grows in SS_ALLOC_STEP) */
     int64_t max_ts;  /* greatest batch maxTimestamp, -1 when empty */
     int64_t roll_ts; /* anchor for segment.ms: first batch's time */
     int fd;          /* open while active; -1 once sealed */
@@ -93,6 +94,10 @@ typedef struct ss_seg {
     uint64_t last_idx_pos; /* position of the last offset entry */
     int64_t last_tidx_ts;  /* ts of the last time entry, -1 */
 } ss_seg;
+
+/* The active segment's file grows (fallocate) in steps of this size, so a
+ * new partition does not reserve a whole segment.bytes of disk at once. */
+#define SS_ALLOC_STEP (16u << 20)
 
 /* Outcome of scanning a range of a segment. */
 typedef struct ss_scan {

@@ -585,6 +585,42 @@ test_recover_torn_checkpoint_pair(void **state)
     ss_log_rele(l);
 }
 
+/* The active segment's file grows in 16 MiB steps, not segment.bytes at
+ * once, and is preallocated ahead of the data. */
+static void
+test_allocation_steps(void **state)
+{
+    (void)state;
+    ss_log_cfg c = cfg_small();
+    c.segment_bytes = 64 << 20;
+    ss_log *l;
+    assert_int_equal(ss_log_open(tmpdir, "t/0", &c, &l), 0);
+    char p[1024];
+    part_path(p, sizeof(p), 0, ".log");
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_size, SS_ALLOC_STEP);
+    sl_buf b;
+    sl_buf_init(&b);
+    make_batch(&b, 2000, 5, 0); /* about 100 KiB */
+    ss_append_res r;
+    int64_t written = 0;
+    while (written <= (int64_t)SS_ALLOC_STEP) {
+        assert_int_equal(ss_log_append(l, b.p, b.n, 5, &r), 0);
+        written += (int64_t)b.n;
+    }
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_size, 2 * SS_ALLOC_STEP);
+    assert_true(st.st_blocks * 512 >= 2 * (int64_t)SS_ALLOC_STEP);
+    sl_buf_fini(&b);
+    ss_log_rele(l);
+    /* Reopening keeps room ahead of the data. */
+    assert_int_equal(ss_log_open(tmpdir, "t/0", &c, &l), 0);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_size, 2 * SS_ALLOC_STEP);
+    ss_log_rele(l);
+}
+
 static void
 test_index_codec(void **state)
 {
@@ -728,6 +764,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recover_torn_checkpoint_pair,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allocation_steps, setup, teardown),
         cmocka_unit_test(test_index_codec),
         cmocka_unit_test_setup_teardown(test_store_topics, setup, teardown),
     };

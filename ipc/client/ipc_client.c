@@ -683,7 +683,12 @@ ipc_client_close(ipc_client *c)
      * and nng_aio_stop waits for it. */
     for (int i = 0; i < c->nslots; i++)
         aio_stop_unless_current(c, c->slots[i].aio);
-    aio_stop_unless_current(c, sub_aio);
+    /* The SUB receive is ended by closing its socket (ECLOSED, no re-arm)
+     * and only then waited for: stopping the aio first made nng 1.5.2's
+     * close of a SUB socket with traffic still arriving hang more often
+     * (a race inside nng's pipe teardown; docs/ipc.md). */
+    if (!close_socks)
+        aio_stop_unless_current(c, sub_aio);
     if (close_socks) {
         lock(c);
         int sock_open = c->sock_open, sub_open = c->sub_open;
@@ -693,6 +698,8 @@ ipc_client_close(ipc_client *c)
             nng_close(c->sock);
         if (sub_open)
             nng_close(c->sub);
+        if (sub_aio != NULL)
+            nng_aio_stop(sub_aio);
     }
     if (c->async_live) {
         /* Every aio is stopped, so nothing is added to these queues any

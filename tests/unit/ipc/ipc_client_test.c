@@ -868,7 +868,7 @@ typedef struct ev_seen {
     pthread_t loop_thread;
     int check_thread;
     atomic_int wrong_thread;
-    ipc_client *close_on_event;
+    uv_loop_t *stop_loop; /* uv_stop it on the first event */
 } ev_seen;
 
 static void
@@ -884,10 +884,8 @@ ev_cb(void *arg, const ipc_event *e)
                  (const char *)e->topic.p);
         s->last.topic = sl_slice_make(NULL, 0);
     }
-    if (s->close_on_event != NULL) {
-        ipc_client_close(s->close_on_event);
-        s->close_on_event = NULL;
-    }
+    if (s->stop_loop != NULL)
+        uv_stop(s->stop_loop);
     atomic_fetch_add(&s->n, 1);
 }
 
@@ -967,13 +965,16 @@ test_subscribe(void **state)
     assert_int_equal(ipc_client_subscribe(c, NULL, ev_cb, &seen), -EALREADY);
     assert_true(wait_for(&seen.n, 3, 10000) >= 3);
     check_advance(&seen);
+    /* Stop publishing before closing: nng 1.5.2 can hang in nng_close of a
+     * SUB socket whose peer is still sending (a race in its pipe teardown,
+     * about 1 close in 200 here; see docs/ipc.md). */
+    publisher_stop(&p);
     ipc_client_close(c);
     int n = atomic_load(&seen.n);
     sleep_ms(30);
     assert_int_equal(atomic_load(&seen.n), n); /* nothing after close */
     ipc_client_free(c);
     srv_stop(s);
-    publisher_stop(&p);
 }
 
 static void
@@ -993,18 +994,19 @@ test_subscribe_loop(void **state)
     publisher_start(&p, evurl);
     assert_int_equal(uv_loop_init(&loop), 0);
     ipc_client *c = client_new(url, &loop, 0, 0);
-    seen.close_on_event = c;
+    seen.stop_loop = &loop;
     assert_int_equal(ipc_client_subscribe(c, evurl, ev_cb, &seen), 0);
-    /* The subscription holds the loop until the first event closes the
-     * client. */
+    /* The subscription holds the loop open until the first event stops
+     * it. */
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_true(atomic_load(&seen.n) >= 1);
     assert_int_equal(atomic_load(&seen.wrong_thread), 0);
     check_advance(&seen);
+    publisher_stop(&p); /* before close: see test_subscribe */
+    ipc_client_close(c);
     ipc_client_free(c);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
-    publisher_stop(&p);
 }
 
 static void
@@ -1064,5 +1066,8 @@ main(void)
         cmocka_unit_test(test_subscribe),
         cmocka_unit_test(test_subscribe_loop),
     };
+    /* IPC_TEST_FILTER=test_map runs one test (for loops while debugging). */
+    if (getenv("IPC_TEST_FILTER") != NULL)
+        cmocka_set_test_filter(getenv("IPC_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -60,6 +60,7 @@ typedef struct ss_ctx {
     struct ss_ctx *next; /* request queue or parked list */
     /* parked append */
     ipc_append_result *res;
+    ss_log **res_log; /* the log of each result (held through waits) */
     size_t nres;
     wait_ent *waits;
     size_t nwaits;
@@ -286,22 +287,23 @@ park(ss_server *s, ss_ctx *c)
 static void
 finish_append(ss_server *s, ss_ctx *c)
 {
-    for (size_t i = 0; i < c->nwaits; i++) {
-        /* An fdatasync failure after the write: the append is not
-         * durable, so it must not be acknowledged. */
-        if (ss_log_failed(c->waits[i].log))
-            for (size_t k = 0; k < c->nres; k++)
-                if (c->res[k].status == 0 &&
-                    c->res[k].last_offset < c->waits[i].need &&
-                    c->res[k].last_offset >= 0)
-                    c->res[k].status = SL_E_IO;
-        ss_log_rele(c->waits[i].log);
+    /* An fdatasync failure after the write: an append that was not yet
+     * durable must not be acknowledged. */
+    for (size_t k = 0; k < c->nres; k++) {
+        ss_log *l = c->res_log[k];
+        if (l != NULL && c->res[k].status == 0 && ss_log_failed(l) &&
+            ss_log_durable_end(l) <= c->res[k].last_offset)
+            c->res[k].status = SL_E_IO;
     }
+    for (size_t i = 0; i < c->nwaits; i++)
+        ss_log_rele(c->waits[i].log);
     ipc_append_rep_encode(&s->out, c->res, c->nres);
     ctx_send(c, &s->out);
     free(c->res);
+    free(c->res_log);
     free(c->waits);
     c->res = NULL;
+    c->res_log = NULL;
     c->waits = NULL;
     c->nres = c->nwaits = 0;
 }
@@ -632,7 +634,12 @@ handle_append(ss_server *s, ss_ctx *c, sl_slice body)
         return;
     }
     c->res = calloc(req.count ? req.count : 1, sizeof(*c->res));
-    if (c->res == NULL) {
+    c->res_log = calloc(req.count ? req.count : 1, sizeof(*c->res_log));
+    if (c->res == NULL || c->res_log == NULL) {
+        free(c->res);
+        free(c->res_log);
+        c->res = NULL;
+        c->res_log = NULL;
         reply_err(s, c, IPC_OP_APPEND, -ENOMEM, "out of memory");
         return;
     }
@@ -658,8 +665,11 @@ handle_append(ss_server *s, ss_ctx *c, sl_slice body)
                 r->append_time = ar.append_time;
                 r->log_start = ar.log_start;
                 touch(s, l, e.topic, e.partition);
-                if (s->cfg->fsync_mode == SS_FSYNC_BATCH)
+                if (s->cfg->fsync_mode == SS_FSYNC_BATCH) {
                     rc = add_wait(c, l, ar.last_offset + 1, &wcap);
+                    if (rc == 0)
+                        c->res_log[i] = l;
+                }
             }
         }
         r->status = rc;
@@ -1219,6 +1229,7 @@ out:
             ss_log_rele(c->waits[k].log);
         free(c->waits);
         free(c->res);
+        free(c->res_log);
         if (c->aio)
             nng_aio_free(c->aio);
     }

@@ -43,7 +43,10 @@ int ipc_client_new(const ipc_client_opts *opts, ipc_client **out);
 
 /* Cancel everything in flight (callbacks get SL_E_CLOSED) and stop.
  * Idempotent.  In loop mode, call on the loop thread; free after the loop
- * has run once more. */
+ * has run once more.  Close may be called from a callback; free must not
+ * be in thread mode (it waits for nng's callbacks).  In loop mode free may
+ * be called at once: the memory is released in the async handle's close
+ * callback.  docs/ipc.md section 9 has the exact semantics. */
 void ipc_client_close(ipc_client *c);
 void ipc_client_free(ipc_client *c);
 

@@ -60,15 +60,25 @@ if [ ${#names[@]} -eq 0 ]; then
     exit 0
 fi
 
-command -v clang >/dev/null || {
+cc=$(command -v clang) || {
     echo "fuzz: clang not found (run tools/deps.sh)" >&2
     exit 1
 }
+# A cache made with another compiler makes CMake wipe it and drop the other
+# -D values of the same command (SLUICE_FUZZ among them): start afresh.
+if [ -f "$build/CMakeCache.txt" ] &&
+    ! grep -qx "CMAKE_C_COMPILER:[A-Z]*=$cc" "$build/CMakeCache.txt"; then
+    rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+fi
 mkdir -p "$build"
-cmake -S . -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang \
+cmake -S . -B "$build" -G Ninja -DCMAKE_C_COMPILER="$cc" \
     -DCMAKE_BUILD_TYPE=Release -DSLUICE_FUZZ=ON >"$build/fuzz-configure.log" 2>&1 || {
     cat "$build/fuzz-configure.log" >&2
     echo "fuzz: cmake configure failed" >&2
+    exit 1
+}
+grep -qx 'SLUICE_FUZZ:BOOL=ON' "$build/CMakeCache.txt" || {
+    echo "fuzz: $build is not configured with SLUICE_FUZZ=ON" >&2
     exit 1
 }
 

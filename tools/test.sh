@@ -55,12 +55,29 @@ stage() {
     timings+=("$(printf '%-12s %4ds' "$name" $((SECONDS - t0)))")
 }
 
+# configure_build DIR TYPE COMPILER: configure (if needed) and build.
 configure_build() {
-    local dir=$1
-    shift
+    local dir=$1 type=$2 cc
+    cc=$(command -v "$3") || {
+        echo "test.sh: compiler $3 not found" >&2
+        return 1
+    }
+    # A cache made with another compiler makes CMake wipe it and drop the
+    # other -D values of the same command (the build type among them), so
+    # start such a directory afresh instead.
+    if [ -f "$dir/CMakeCache.txt" ] &&
+        ! grep -qx "CMAKE_C_COMPILER:[A-Z]*=$cc" "$dir/CMakeCache.txt"; then
+        echo "test.sh: $dir was configured with another compiler; reconfiguring"
+        rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+    fi
     mkdir -p "$dir"
-    if ! cmake -S . -B "$dir" -G Ninja "$@" >"$dir/configure.log" 2>&1; then
+    if ! cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" \
+        -DCMAKE_C_COMPILER="$cc" >"$dir/configure.log" 2>&1; then
         cat "$dir/configure.log" >&2
+        return 1
+    fi
+    if ! grep -qx "CMAKE_BUILD_TYPE:[A-Z]*=$type" "$dir/CMakeCache.txt"; then
+        echo "test.sh: $dir is not a $type build after configuring" >&2
         return 1
     fi
     ninja -C "$dir" -j"$jobs"
@@ -71,10 +88,8 @@ run_ctest() {
 }
 
 stage deps bash tools/deps.sh
-stage release configure_build "$build" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_COMPILER=gcc
-stage asan configure_build "$build_asan" -DCMAKE_BUILD_TYPE=Asan \
-    -DCMAKE_C_COMPILER=clang
+stage release configure_build "$build" Release gcc
+stage asan configure_build "$build_asan" Asan clang
 stage fuzz bash tools/fuzz.sh all "$fuzz_seconds"
 stage "ctest asan" run_ctest "$build_asan"
 

@@ -1,11 +1,16 @@
 /*
- * ss_server.c — sluice-segstore's request loop.
+ * ss_server.c — sluice-segstore's request handling and group commit.
  *
- * Threads: nng's threads receive requests on a pool of REP contexts and
- * only queue them; the libuv loop thread owns the store and every log, and
- * handles each queued request (decoding, appending to the page cache,
- * reads, topic changes).  fdatasync and checkpoints run on libuv's thread
- * pool as one "sync round" at a time (ss_log_job_*).
+ * Threads and the one lock: requests are handled where nng completes them,
+ * on nng's callback threads, under the store mutex `mu`, which guards every
+ * topic, log, parked append and the touched set.  A dedicated sync thread
+ * runs group commit: it takes the mutex to prepare a round of durability
+ * jobs, releases it for the fdatasyncs, and takes it again to publish the
+ * results.  The libuv loop on the main thread runs only timers
+ * (checkpoints, retention, fsync=interval) and signals, each under `mu`.
+ * Handling on the completing thread, rather than handing every request to
+ * one loop thread, saves two thread wake-ups per request, which on two
+ * cores is most of a request's cost (docs/performance.md).
  *
  * Group commit (fsync=batch): appends are written at once but their replies
  * are parked until a sync round that covers them ends.  While a round runs,
@@ -36,6 +41,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -79,22 +85,20 @@ typedef struct touched {
  * ss_server.touched for the next round. */
 typedef struct round {
     ss_log_job *jobs;
-    size_t njobs;
+    size_t njobs, cap;
     touched *t;
     size_t nt;
 } round;
 
 struct ss_server {
     ss_config *cfg;
+    pthread_mutex_t mu; /* guards everything below but the loop */
     uv_loop_t loop;
-    uv_async_t async;
     uv_signal_t sigint, sigterm;
     uv_timer_t ckpt_timer, retain_timer, interval_timer, stop_timer;
     nng_socket rep, pub;
     ss_ctx *ctxs;
     size_t nctx;
-    pthread_mutex_t qmu;
-    ss_ctx *qhead, *qtail;
     ss_store *store;
     char data_dir[256]; /* absolute; at most 200 bytes (checked) */
     uint8_t instance_id[IPC_INSTANCE_ID_LEN];
@@ -105,12 +109,24 @@ struct ss_server {
     ss_ctx *parked_head, *parked_tail;
     touched *touched;
     size_t ntouched, touched_cap;
-    uv_work_t work;
+    pthread_t sync_thread;
+    pthread_cond_t sync_cv;
+    int sync_started;
     round cur;
     int round_running;
-    int round_wanted;
-    int ckpt_due;
+    int round_wanted; /* sync the touched logs */
+    int sync_all;     /* sync every log (fsync=interval) */
+    int ckpt_due;     /* and checkpoint every log */
+    int sync_stop;
     int stopping;
+    size_t nparked;
+    /* Answered appends on their way out: the sync thread hands them to the
+     * reply thread, which encodes and sends them outside `mu`. */
+    pthread_t reply_thread;
+    pthread_mutex_t rmu;
+    pthread_cond_t rcv;
+    ss_ctx *ready_head, *ready_tail;
+    int reply_stop, reply_started;
     int exit_code;
     /* counters (exported by later metrics work) */
     uint64_t n_requests, n_malformed, n_appends, n_append_errors;
@@ -170,6 +186,9 @@ reply_err(ss_server *s, ss_ctx *c, int op, int status, const char *text)
     ctx_send(c, &s->out);
 }
 
+static void handle(ss_server *s, ss_ctx *c);
+static void after_requests(ss_server *s);
+
 /* ---- nng side -------------------------------------------------------------
  */
 
@@ -194,15 +213,10 @@ ctx_cb(void *arg)
         return;
     }
     c->req = nng_aio_get_msg(c->aio);
-    c->next = NULL;
-    pthread_mutex_lock(&s->qmu);
-    if (s->qtail)
-        s->qtail->next = c;
-    else
-        s->qhead = c;
-    s->qtail = c;
-    pthread_mutex_unlock(&s->qmu);
-    uv_async_send(&s->async);
+    pthread_mutex_lock(&s->mu);
+    handle(s, c);
+    after_requests(s);
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- touched logs and events ------------------------------------------------
@@ -282,10 +296,13 @@ park(ss_server *s, ss_ctx *c)
     else
         s->parked_head = c;
     s->parked_tail = c;
+    s->nparked++;
 }
 
+/* Under mu: fix each result's status and drop the log references; after
+ * this only c->res remains, which nothing else touches. */
 static void
-finish_append(ss_server *s, ss_ctx *c)
+settle_append(ss_ctx *c)
 {
     /* An fdatasync failure after the write: an append that was not yet
      * durable must not be acknowledged. */
@@ -297,15 +314,29 @@ finish_append(ss_server *s, ss_ctx *c)
     }
     for (size_t i = 0; i < c->nwaits; i++)
         ss_log_rele(c->waits[i].log);
-    ipc_append_rep_encode(&s->out, c->res, c->nres);
-    ctx_send(c, &s->out);
-    free(c->res);
     free(c->res_log);
     free(c->waits);
-    c->res = NULL;
     c->res_log = NULL;
     c->waits = NULL;
-    c->nres = c->nwaits = 0;
+    c->nwaits = 0;
+}
+
+/* Any thread, mu not needed: encode and send a settled append's reply. */
+static void
+send_append_reply(ss_ctx *c, sl_buf *scratch)
+{
+    ipc_append_rep_encode(scratch, c->res, c->nres);
+    ctx_send(c, scratch);
+    free(c->res);
+    c->res = NULL;
+    c->nres = 0;
+}
+
+static void
+finish_append(ss_server *s, ss_ctx *c)
+{
+    settle_append(c);
+    send_append_reply(c, &s->out);
 }
 
 static int
@@ -318,117 +349,156 @@ append_durable(const ss_ctx *c)
     return 1;
 }
 
+/* Under mu: take every parked append that is durable now off the parked
+ * list, settle it, and queue it for the reply thread. */
 static void
 release_parked(ss_server *s)
 {
     ss_ctx **pp = &s->parked_head;
-    ss_ctx *prev = NULL;
+    ss_ctx *prev = NULL, *head = NULL, *tail = NULL;
     while (*pp) {
         ss_ctx *c = *pp;
         if (append_durable(c)) {
             *pp = c->next;
             if (s->parked_tail == c)
                 s->parked_tail = prev;
-            finish_append(s, c);
+            s->nparked--;
+            settle_append(c);
+            c->next = NULL;
+            if (tail)
+                tail->next = c;
+            else
+                head = c;
+            tail = c;
         } else {
             prev = c;
             pp = &c->next;
         }
     }
+    if (head == NULL)
+        return;
+    pthread_mutex_lock(&s->rmu);
+    if (s->ready_tail)
+        s->ready_tail->next = head;
+    else
+        s->ready_head = head;
+    s->ready_tail = tail;
+    pthread_cond_signal(&s->rcv);
+    pthread_mutex_unlock(&s->rmu);
 }
 
-/* ---- sync rounds
- * -------------------------------------------------------------- */
-
-static void start_round(ss_server *s);
-
-static void
-round_work(uv_work_t *w)
+/* The reply thread: sends the replies of appends a round made durable, so
+ * that the sync thread can start the next fdatasync at once. */
+static void *
+reply_main(void *arg)
 {
-    ss_server *s = w->data;
-    for (size_t i = 0; i < s->cur.njobs; i++)
-        ss_log_job_run(&s->cur.jobs[i]);
+    ss_server *s = arg;
+    sl_buf scratch;
+    sl_buf_init(&scratch);
+    pthread_mutex_lock(&s->rmu);
+    for (;;) {
+        while (s->ready_head == NULL && !s->reply_stop)
+            pthread_cond_wait(&s->rcv, &s->rmu);
+        ss_ctx *c = s->ready_head;
+        if (c == NULL)
+            break;
+        s->ready_head = s->ready_tail = NULL;
+        pthread_mutex_unlock(&s->rmu);
+        while (c) {
+            ss_ctx *next = c->next;
+            send_append_reply(c, &scratch);
+            c = next;
+        }
+        pthread_mutex_lock(&s->rmu);
+    }
+    pthread_mutex_unlock(&s->rmu);
+    sl_buf_fini(&scratch);
+    return NULL;
 }
 
-static void
-round_done(uv_work_t *w, int status)
-{
-    ss_server *s = w->data;
-    (void)status;
-    for (size_t i = 0; i < s->cur.njobs; i++)
-        ss_log_job_end(&s->cur.jobs[i]);
-    free(s->cur.jobs);
-    s->cur.jobs = NULL;
-    s->cur.njobs = 0;
-    s->round_running = 0;
-    release_parked(s);
-    publish_list(s, s->cur.t, s->cur.nt);
-    free(s->cur.t);
-    s->cur.t = NULL;
-    s->cur.nt = 0;
-    if (s->round_wanted)
-        start_round(s);
-}
+/* ---- sync rounds ------------------------------------------------------ */
 
 static int
-add_job(ss_server *s, ss_log *l, int checkpoint, size_t *cap)
+add_job(ss_server *s, ss_log *l, int checkpoint)
 {
-    if (s->cur.njobs == *cap) {
-        size_t n = *cap ? *cap * 2 : 16;
-        ss_log_job *j = realloc(s->cur.jobs, n * sizeof(*j));
+    round *r = &s->cur;
+    if (r->njobs == r->cap) {
+        size_t n = r->cap ? r->cap * 2 : 16;
+        ss_log_job *j = realloc(r->jobs, n * sizeof(*j));
         if (j == NULL)
             return -ENOMEM;
-        s->cur.jobs = j;
-        *cap = n;
+        r->jobs = j;
+        r->cap = n;
     }
-    int rc = ss_log_job_begin(l, checkpoint, &s->cur.jobs[s->cur.njobs]);
+    int rc = ss_log_job_begin(l, checkpoint, &r->jobs[r->njobs]);
     if (rc == 1)
-        s->cur.njobs++;
+        r->njobs++;
     return rc < 0 ? rc : 0;
 }
 
-/* Begin a round covering every touched log (and, when a checkpoint is
- * due, every log).  Only one round runs at a time. */
 static void
-start_round(ss_server *s)
+add_jobs_all(ss_server *s, int checkpoint)
 {
-    if (s->round_running) {
-        s->round_wanted = 1;
-        return;
+    for (size_t i = 0; i < ss_store_topic_count(s->store); i++) {
+        ss_topic *t = ss_store_topic_at(s->store, i);
+        for (int32_t p = 0; p < ss_topic_partitions(t); p++)
+            add_job(s, ss_topic_log(t, p), checkpoint);
     }
-    s->round_wanted = 0;
-    size_t cap = 0;
-    int ckpt = s->ckpt_due;
-    s->ckpt_due = 0;
-    /* Under fsync=batch the touched logs belong to this round now; under
-     * the other policies they were announced already. */
-    s->cur.t = s->touched;
-    s->cur.nt = s->ntouched;
-    s->touched = NULL;
-    s->ntouched = s->touched_cap = 0;
-    if (ckpt) {
-        for (size_t i = 0; i < ss_store_topic_count(s->store); i++) {
-            ss_topic *t = ss_store_topic_at(s->store, i);
-            for (int32_t p = 0; p < ss_topic_partitions(t); p++)
-                add_job(s, ss_topic_log(t, p), 1, &cap);
-        }
-    } else {
-        for (size_t i = 0; i < s->cur.nt; i++)
-            add_job(s, s->cur.t[i].log, 0, &cap);
-    }
-    if (s->cur.njobs == 0) {
-        free(s->cur.jobs);
-        s->cur.jobs = NULL;
+}
+
+/* Ask the sync thread for a round (under mu). */
+static void
+want_round(ss_server *s)
+{
+    s->round_wanted = 1;
+    pthread_cond_signal(&s->sync_cv);
+}
+
+/*
+ * The sync thread.  Under mu it takes the touched logs (under fsync=batch
+ * they belong to this round now) and prepares their jobs; without mu it
+ * runs the fdatasyncs; under mu again it publishes the results, answers
+ * the appends they made durable and announces the new ends.
+ */
+static void *
+sync_main(void *arg)
+{
+    ss_server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->round_wanted && !s->sync_stop)
+            pthread_cond_wait(&s->sync_cv, &s->mu);
+        if (!s->round_wanted)
+            break;
+        s->round_wanted = 0;
+        int ckpt = s->ckpt_due, all = s->sync_all;
+        s->ckpt_due = s->sync_all = 0;
+        s->cur.t = s->touched;
+        s->cur.nt = s->ntouched;
+        s->touched = NULL;
+        s->ntouched = s->touched_cap = 0;
+        s->cur.njobs = 0;
+        if (ckpt || all)
+            add_jobs_all(s, ckpt);
+        else
+            for (size_t i = 0; i < s->cur.nt; i++)
+                add_job(s, s->cur.t[i].log, 0);
+        s->round_running = 1;
+        pthread_mutex_unlock(&s->mu);
+        for (size_t i = 0; i < s->cur.njobs; i++)
+            ss_log_job_run(&s->cur.jobs[i]);
+        pthread_mutex_lock(&s->mu);
+        for (size_t i = 0; i < s->cur.njobs; i++)
+            ss_log_job_end(&s->cur.jobs[i]);
+        s->round_running = 0;
         release_parked(s);
         publish_list(s, s->cur.t, s->cur.nt);
         free(s->cur.t);
         s->cur.t = NULL;
         s->cur.nt = 0;
-        return;
     }
-    s->round_running = 1;
-    s->work.data = s;
-    uv_queue_work(&s->loop, &s->work, round_work, round_done);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
 }
 
 /* ---- request handlers
@@ -836,31 +906,17 @@ handle(ss_server *s, ss_ctx *c)
     c->req = NULL;
 }
 
+/* After handling a request (under mu): under fsync=batch the touched logs
+ * wait for the sync thread; otherwise they are announced now. */
 static void
-on_async(uv_async_t *a)
+after_requests(ss_server *s)
 {
-    ss_server *s = a->data;
-    pthread_mutex_lock(&s->qmu);
-    ss_ctx *c = s->qhead;
-    s->qhead = s->qtail = NULL;
-    pthread_mutex_unlock(&s->qmu);
-    while (c) {
-        ss_ctx *next = c->next;
-        handle(s, c);
-        c = next;
-    }
     if (s->ntouched == 0)
         return;
-    switch (s->cfg->fsync_mode) {
-    case SS_FSYNC_BATCH:
-        start_round(s);
-        break;
-    default:
-        /* Acknowledged on write; the interval timer or the kernel makes it
-         * durable.  Readers may see it now. */
+    if (s->cfg->fsync_mode == SS_FSYNC_BATCH)
+        want_round(s);
+    else
         publish_touched(s);
-        break;
-    }
 }
 
 /* ---- timers and shutdown
@@ -870,30 +926,20 @@ static void
 on_ckpt(uv_timer_t *t)
 {
     ss_server *s = t->data;
+    pthread_mutex_lock(&s->mu);
     s->ckpt_due = 1;
-    start_round(s);
+    want_round(s);
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void
 on_interval(uv_timer_t *t)
 {
     ss_server *s = t->data;
-    if (s->round_running)
-        return;
-    size_t cap = 0;
-    for (size_t i = 0; i < ss_store_topic_count(s->store); i++) {
-        ss_topic *tp = ss_store_topic_at(s->store, i);
-        for (int32_t p = 0; p < ss_topic_partitions(tp); p++)
-            add_job(s, ss_topic_log(tp, p), 0, &cap);
-    }
-    if (s->cur.njobs == 0) {
-        free(s->cur.jobs);
-        s->cur.jobs = NULL;
-        return;
-    }
-    s->round_running = 1;
-    s->work.data = s;
-    uv_queue_work(&s->loop, &s->work, round_work, round_done);
+    pthread_mutex_lock(&s->mu);
+    s->sync_all = 1;
+    want_round(s);
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void
@@ -901,11 +947,13 @@ on_retain(uv_timer_t *t)
 {
     ss_server *s = t->data;
     int64_t now = sl_now_ms();
+    pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < ss_store_topic_count(s->store); i++) {
         ss_topic *tp = ss_store_topic_at(s->store, i);
         for (int32_t p = 0; p < ss_topic_partitions(tp); p++)
             ss_log_retain(ss_topic_log(tp, p), now);
     }
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void
@@ -920,7 +968,14 @@ static void
 on_stop_timer(uv_timer_t *t)
 {
     ss_server *s = t->data;
-    if (s->round_running) /* let the round finish first */
+    pthread_mutex_lock(&s->mu);
+    /* Let the last round answer the parked appends first. */
+    int busy = s->round_running || s->round_wanted || s->parked_head;
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->rmu);
+    busy = busy || s->ready_head != NULL;
+    pthread_mutex_unlock(&s->rmu);
+    if (busy)
         return;
     uv_timer_stop(t);
     /* Everything that was acknowledged is durable already; the final
@@ -937,11 +992,13 @@ on_signal(uv_signal_t *sig, int signum)
     if (s->stopping)
         return;
     sl_log(SL_LOG_INFO, "SS-STOP", "signal=%d: shutting down", signum);
+    pthread_mutex_lock(&s->mu);
     s->stopping = 1;
     /* Reply to parked appends once their round ends, then stop. */
-    if (s->cfg->fsync_mode == SS_FSYNC_BATCH && s->ntouched > 0)
-        start_round(s);
-    uv_timer_start(&s->stop_timer, on_stop_timer, 100, 50);
+    if (s->ntouched > 0)
+        want_round(s);
+    pthread_mutex_unlock(&s->mu);
+    uv_timer_start(&s->stop_timer, on_stop_timer, 20, 20);
 }
 
 /* ---- start-up
@@ -1117,7 +1174,10 @@ ss_server_run(ss_config *cfg)
     s->lock_fd = -1;
     s->exit_code = 1;
     sl_log_set_level(sl_log_level_parse(cfg->log_level));
-    pthread_mutex_init(&s->qmu, NULL);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->sync_cv, NULL);
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_cond_init(&s->rcv, NULL);
 
     if (mkdir(cfg->data, 0755) != 0 && errno != EEXIST) {
         sl_log(SL_LOG_ERROR, "SS-START", "data=%s: %s", cfg->data,
@@ -1170,8 +1230,16 @@ ss_server_run(ss_config *cfg)
            (double)(sl_mono_ns() - t0) / 1e6);
 
     uv_loop_init(&s->loop);
-    uv_async_init(&s->loop, &s->async, on_async);
-    s->async.data = s;
+    if (pthread_create(&s->sync_thread, NULL, sync_main, s) != 0) {
+        sl_log(SL_LOG_ERROR, "SS-START", "cannot start the sync thread");
+        goto out;
+    }
+    s->sync_started = 1;
+    if (pthread_create(&s->reply_thread, NULL, reply_main, s) != 0) {
+        sl_log(SL_LOG_ERROR, "SS-START", "cannot start the reply thread");
+        goto out;
+    }
+    s->reply_started = 1;
     if ((rc = open_sockets(s, err, sizeof(err))) != 0) {
         sl_log(SL_LOG_ERROR, "SS-START", "%s", err);
         goto out;
@@ -1219,6 +1287,23 @@ out:
             nng_aio_stop(s->ctxs[i].aio);
     }
     nng_close(s->rep);
+    if (s->sync_started) {
+        /* No request can arrive now; let the sync thread finish the round
+         * it may be in and stop. */
+        pthread_mutex_lock(&s->mu);
+        s->sync_stop = 1;
+        pthread_cond_signal(&s->sync_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->sync_thread, NULL);
+    }
+    if (s->reply_started) {
+        pthread_mutex_lock(&s->rmu);
+        s->reply_stop = 1;
+        pthread_cond_signal(&s->rcv);
+        pthread_mutex_unlock(&s->rmu);
+        pthread_join(s->reply_thread, NULL);
+    }
+    free(s->cur.jobs);
     nng_close(s->pub);
     /* Contexts are idle now; free what they still hold. */
     for (size_t i = 0; s->ctxs && i < s->nctx; i++) {

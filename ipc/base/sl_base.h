@@ -176,7 +176,8 @@ sl_rd_left(const sl_rd *r)
 static inline const uint8_t *
 sl_rd_ptr(const sl_rd *r)
 {
-    return r->p + r->off;
+    /* An empty slice may have p == NULL; NULL + 0 is undefined in C. */
+    return r->off == 0 ? r->p : r->p + r->off;
 }
 
 int sl_rd_u8(sl_rd *r, uint8_t *v);

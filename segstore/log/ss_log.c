@@ -699,7 +699,8 @@ log_recover(ss_log *l)
         }
         bases[nb++] = base;
     }
-    qsort(bases, nb, sizeof(*bases), cmp_i64);
+    if (nb > 1)
+        qsort(bases, nb, sizeof(*bases), cmp_i64);
     for (size_t i = 0; i < nb; i++) {
         ss_seg *s = seg_alloc(bases[i]);
         if (s == NULL || segs_push(l, s) != 0) {

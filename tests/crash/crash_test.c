@@ -48,6 +48,8 @@ static atomic_int stop_appending;
 static char sock_url[PATH_MAX + 32];
 static char data_dir[PATH_MAX + 16];
 
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 fail(const char *fmt, ...)
 {

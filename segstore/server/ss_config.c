@@ -147,12 +147,13 @@ static void
 doc_table(FILE *out, const sl_conf_key *t, size_t n, const char *prefix)
 {
     for (size_t i = 0; i < n; i++) {
-        fprintf(out, "| `%s%s` | %s | `%s` | %s |\n", prefix, t[i].name,
+        fprintf(out, "| `%s%s` | %s | %s%s%s | %s |\n", prefix, t[i].name,
                 t[i].type == SL_CONF_I64    ? "integer"
                 : t[i].type == SL_CONF_BOOL ? "boolean"
                 : t[i].type == SL_CONF_ENUM ? "choice"
                                             : "string",
-                t[i].def, t[i].doc);
+                t[i].def[0] ? "`" : "", t[i].def[0] ? t[i].def : "(empty)",
+                t[i].def[0] ? "`" : "", t[i].doc);
     }
 }
 

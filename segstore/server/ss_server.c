@@ -130,6 +130,8 @@ struct ss_server {
     int exit_code;
     /* counters (exported by later metrics work) */
     uint64_t n_requests, n_malformed, n_appends, n_append_errors;
+    uint64_t malformed_logged; /* n_malformed at the last SS-BADREQ line */
+    uint64_t malformed_log_ns;
 };
 
 /* ---- small helpers --------------------------------------------------------
@@ -902,6 +904,20 @@ handle(ss_server *s, ss_ctx *c)
             break;
         }
     }
+    /* Bad requests are answered one by one but reported at most every
+     * 10 s, so a misbehaving client cannot flood the log. */
+    if (s->n_malformed != s->malformed_logged) {
+        uint64_t now = sl_mono_ns();
+        if (now - s->malformed_log_ns >= 10000000000ull ||
+            s->malformed_log_ns == 0) {
+            sl_log(SL_LOG_WARN, "SS-BADREQ",
+                   "malformed=%" PRIu64 " (total %" PRIu64
+                   ") requests answered with an error",
+                   s->n_malformed - s->malformed_logged, s->n_malformed);
+            s->malformed_logged = s->n_malformed;
+            s->malformed_log_ns = now;
+        }
+    }
     nng_msg_free(c->req);
     c->req = NULL;
 }
@@ -1330,6 +1346,10 @@ out:
     sl_buf_fini(&s->out);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
-    sl_log(SL_LOG_INFO, "SS-STOPPED", "exit=%d", s->exit_code);
+    sl_log(SL_LOG_INFO, "SS-STOPPED",
+           "exit=%d requests=%" PRIu64 " malformed=%" PRIu64 " appends=%" PRIu64
+           " append_errors=%" PRIu64,
+           s->exit_code, s->n_requests, s->n_malformed, s->n_appends,
+           s->n_append_errors);
     return s->exit_code;
 }

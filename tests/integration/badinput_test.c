@@ -13,6 +13,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -44,6 +45,15 @@ fail(const char *fmt, ...)
 }
 
 static nng_socket raw;
+
+static int
+rm_cb(const char *p, const struct stat *sb, int f, struct FTW *w)
+{
+    (void)sb;
+    (void)f;
+    (void)w;
+    return remove(p);
+}
 
 /* Send raw bytes as one nng message on a plain REQ socket (the client
  * library refuses to send what is not a message); expect an error reply
@@ -109,6 +119,7 @@ main(int argc, char **argv)
     if (realpath(argv[2], work) == NULL)
         fail("workdir");
     snprintf(data, sizeof(data), "%s/data", work);
+    nftw(data, rm_cb, 16, FTW_DEPTH | FTW_PHYS); /* start afresh */
     snprintf(sock, sizeof(sock), "%s/bad.sock", work);
     snprintf(url, sizeof(url), "ipc://%s", sock);
     signal(SIGPIPE, SIG_IGN);

@@ -983,6 +983,28 @@ events_url_resolve(const char *req_url, sl_slice ev)
     long rport, eport;
     char *out;
 
+    /* A segstore listening on several URLs publishes one events URL per
+     * listener, comma-separated, in the same order: take the first whose
+     * scheme (ipc:// or tcp://) is the one this client dialled. */
+    if (memchr(ev.p, ',', ev.n) != NULL) {
+        const char *colon = strstr(req_url, "://");
+        size_t scheme = colon ? (size_t)(colon - req_url) + 3 : 0;
+        sl_slice first = {0}, pick = {0};
+        size_t start = 0;
+        for (size_t i = 0; i <= ev.n; i++) {
+            if (i < ev.n && ev.p[i] != ',')
+                continue;
+            sl_slice one = sl_slice_make(ev.p + start, i - start);
+            if (first.p == NULL)
+                first = one;
+            if (pick.p == NULL && scheme > 0 && one.n >= scheme &&
+                memcmp(one.p, req_url, scheme) == 0)
+                pick = one;
+            start = i + 1;
+        }
+        ev = pick.p != NULL ? pick : first;
+    }
+
     if (ev.n == 0) {
         if (strncmp(req_url, "ipc://", 6) == 0) {
             size_t n = strlen(req_url);

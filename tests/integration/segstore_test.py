@@ -32,10 +32,11 @@ def free_port():
 class Segstore:
     """A sluice-segstore process on its own data directory."""
 
-    def __init__(self, root, url=None, args=()):
+    def __init__(self, root, url=None, args=(), listen=None):
         self.root = root
         self.data = os.path.join(root, "data")
-        self.url = url or "ipc://%s/seg.sock" % root
+        self.url = url or "ipc://%s/seg.sock" % root  # what clients dial
+        self.listen = listen or self.url
         self.args = list(args)
         self.proc = None
         self.log = os.path.join(root, "segstore.log")
@@ -44,7 +45,7 @@ class Segstore:
         with open(self.log, "ab") as logf:
             self.proc = subprocess.Popen(
                 [os.path.join(BIN, "sluice-segstore"), "--data", self.data,
-                 "--ipc", self.url] + self.args,
+                 "--ipc", self.listen] + self.args,
                 stdout=logf, stderr=logf)
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -234,6 +235,53 @@ class SegstoreTest(unittest.TestCase):
         self.assertEqual(mode, 0o600)
         mode = stat.S_IMODE(os.stat(sock + ".events").st_mode)
         self.assertEqual(mode, 0o600)
+
+    def watch_events(self, url, count):
+        p = subprocess.Popen(
+            [os.path.join(BIN, "sluice-ctl"), "--segstore", url, "--json",
+             "events", "--count", str(count), "--seconds", "20"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Wait for "subscribed" so nothing published after it is missed.
+        line = p.stderr.readline()
+        self.assertIn("subscribed", line)
+        time.sleep(0.2)
+        return p
+
+    def test_events(self):
+        port = free_port()
+        tcp = "tcp://127.0.0.1:%d" % port
+        ipc = "ipc://%s/seg.sock" % self.root
+        s = self.segstore(url=ipc, listen=ipc + "," + tcp)
+        for url in (ipc, tcp):
+            w = self.watch_events(url, 4)
+            s.url = url
+            s.ctl("topic", "create", "ev", "--partitions", "2")
+            self.produce(s, "ev", 1, ["a"] * 7)
+            self.produce(s, "ev", 1, ["b"] * 3)
+            s.ctl("topic", "delete", "ev")
+            out, _ = w.communicate(timeout=30)
+            evs = [json.loads(l) for l in out.splitlines() if l]
+            self.assertEqual(
+                [(e["event"], e.get("partition"), e.get("high_watermark"))
+                 for e in evs],
+                [("TOPIC_CREATED", None, None), ("ADVANCE", 1, 7),
+                 ("ADVANCE", 1, 10), ("TOPIC_DELETED", None, None)], url)
+            self.assertEqual(evs[0]["partitions"], 2)
+
+    def test_ipc_socket_group(self):
+        s = self.segstore(args=["--set", "ipc.socket.group=root"])
+        sock = os.path.join(self.root, "seg.sock")
+        st = os.stat(sock)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+        self.assertEqual(st.st_gid, 0)
+        r = subprocess.run(
+            [os.path.join(BIN, "sluice-segstore"), "--data",
+             os.path.join(self.root, "d2"), "--ipc",
+             "ipc://%s/g.sock" % self.root, "--set",
+             "ipc.socket.group=no-such-group-here"],
+            capture_output=True, text=True, timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no-such-group-here", r.stderr)
 
     def test_second_instance_refused(self):
         s = self.segstore()

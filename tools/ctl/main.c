@@ -17,11 +17,13 @@
 #include "sl_batch.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct ctl {
@@ -46,6 +48,7 @@ usage(FILE *out)
             "per stdin line)\n"
             "  consume TOPIC PARTITION [--from OFFSET (default: earliest)] "
             "[--count N] [--inline]\n"
+            "  events [--count N] [--seconds S]   (print segstore's events)\n"
             "\n"
             "The segstore URL defaults to $SLUICE_SEGSTORE, else\n"
             "ipc://$PWD/data/segstore.sock.\n");
@@ -533,6 +536,95 @@ consume(ctl *c, int argc, char **argv)
     }
 }
 
+/* ---- events ------------------------------------------------------------ */
+
+typedef struct ev_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int64_t left; /* events still to print; -1 = no limit */
+    int json;
+} ev_wait;
+
+static void
+on_event(void *arg, const ipc_event *e)
+{
+    ev_wait *w = arg;
+    pthread_mutex_lock(&w->mu);
+    if (w->left != 0) {
+        if (w->json) {
+            const char *name = ipc_op_name(e->op);
+            if (strncmp(name, "EVT_", 4) == 0)
+                name += 4;
+            printf("{\"event\":\"%s\",\"topic\":", name);
+            json_str(stdout, e->topic);
+            if (e->op == IPC_EVT_ADVANCE)
+                printf(",\"partition\":%d,\"high_watermark\":%" PRId64 "}\n",
+                       e->partition, e->high_watermark);
+            else
+                printf(",\"partitions\":%d}\n", e->partitions);
+        } else if (e->op == IPC_EVT_ADVANCE) {
+            printf("advance %.*s/%d %" PRId64 "\n", (int)e->topic.n,
+                   (const char *)e->topic.p, e->partition, e->high_watermark);
+        } else {
+            printf("%s %.*s %d\n",
+                   e->op == IPC_EVT_TOPIC_CREATED ? "created" : "deleted",
+                   (int)e->topic.n, (const char *)e->topic.p, e->partitions);
+        }
+        fflush(stdout);
+        if (w->left > 0)
+            w->left--;
+    }
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int
+events(ctl *c, int argc, char **argv)
+{
+    int64_t count = -1;
+    double seconds = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            if (parse_i64(argv[++i], &count) != 0 || count < 1)
+                return die_usage("--count: a positive integer");
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            seconds = atof(argv[++i]);
+        } else {
+            return die_usage("events [--count N] [--seconds S]");
+        }
+    }
+    int rc = ipc_client_hello(c->cl, 5000);
+    if (rc != 0) {
+        fprintf(stderr, "sluice-ctl: hello: %s\n", sl_strerror(rc));
+        return 2;
+    }
+    ev_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, count,
+                 c->json};
+    rc = ipc_client_subscribe(c->cl, NULL, on_event, &w);
+    if (rc != 0) {
+        fprintf(stderr, "sluice-ctl: subscribe: %s\n", sl_strerror(rc));
+        return 2;
+    }
+    /* Say when the subscription is up, for scripts that act next. */
+    fprintf(stderr, "sluice-ctl: subscribed to %s\n",
+            ipc_client_events_url(c->cl));
+    uint64_t end = seconds > 0 ? sl_mono_ns() + (uint64_t)(seconds * 1e9) : 0;
+    pthread_mutex_lock(&w.mu);
+    while (w.left != 0 && (end == 0 || sl_mono_ns() < end)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&w.cv, &w.mu, &ts);
+    }
+    w.left = 0; /* print nothing more while closing */
+    pthread_mutex_unlock(&w.mu);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -592,6 +684,8 @@ main(int argc, char **argv)
         rc = produce(&c, ac - 1, av + 1);
     } else if (strcmp(av[0], "consume") == 0) {
         rc = consume(&c, ac - 1, av + 1);
+    } else if (strcmp(av[0], "events") == 0) {
+        rc = events(&c, ac - 1, av + 1);
     } else {
         rc = die_usage("unknown command");
     }

@@ -487,13 +487,21 @@ sync_main(void *arg)
                 add_job(s, s->cur.t[i].log, 0);
         s->round_running = 1;
         pthread_mutex_unlock(&s->mu);
+        uint64_t t0 = sl_mono_ns();
         for (size_t i = 0; i < s->cur.njobs; i++)
             ss_log_job_run(&s->cur.jobs[i]);
+        uint64_t took = sl_mono_ns() - t0;
         pthread_mutex_lock(&s->mu);
+        size_t before = s->nparked;
         for (size_t i = 0; i < s->cur.njobs; i++)
             ss_log_job_end(&s->cur.jobs[i]);
         s->round_running = 0;
         release_parked(s);
+        /* One line per round (not per message) at debug level: how well
+         * group commit is batching. */
+        sl_log(SL_LOG_DEBUG, "SS-ROUND",
+               "jobs=%zu appends_answered=%zu sync_us=%" PRIu64, s->cur.njobs,
+               before - s->nparked, took / 1000);
         publish_list(s, s->cur.t, s->cur.nt);
         free(s->cur.t);
         s->cur.t = NULL;

@@ -29,8 +29,8 @@ check_scan(sl_slice data)
     for (size_t i = 0; i < ix.on; i++) {
         if (ix.o[i].pos >= full.end)
             abort();
-        if (i > 0 && (ix.o[i].pos <= ix.o[i - 1].pos ||
-                      ix.o[i].rel <= ix.o[i - 1].rel))
+        if (i > 0 &&
+            (ix.o[i].pos <= ix.o[i - 1].pos || ix.o[i].rel <= ix.o[i - 1].rel))
             abort();
     }
     for (size_t i = 1; i < ix.tn; i++)
@@ -41,8 +41,8 @@ check_scan(sl_slice data)
         uint64_t p2 = ix.o[i].pos;
         int64_t t2 = -1;
         ss_scan part;
-        ss__seg_scan(data, 0, ix.o[i].pos, ix.o[i].rel, -1, NULL, 256, &p2,
-                     &t2, &part);
+        ss__seg_scan(data, 0, ix.o[i].pos, ix.o[i].rel, -1, NULL, 256, &p2, &t2,
+                     &part);
         if (part.end != full.end || part.next != full.next)
             abort();
     }

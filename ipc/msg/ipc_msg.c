@@ -285,27 +285,53 @@ rd_empty(void)
     return s;
 }
 
+/* Reads one array element into out (the array's element type). */
+typedef int (*rd_elem_fn)(sl_rd *r, void *out);
+
+/*
+ * Validate an array at r: its count (refused before any loop when it cannot
+ * fit in what remains), then every element, read into scratch.  On success
+ * *n is the count, *it a cursor over the elements for *_next, and r has
+ * advanced past them.
+ */
+static int
+rd_array(sl_rd *r, size_t min_elem, rd_elem_fn fn, void *scratch, uint32_t *n,
+         sl_rd *it)
+{
+    if (rd_count(r, min_elem, n) != 0)
+        return SL_E_MALFORMED;
+    size_t start = r->off;
+    for (uint32_t i = 0; i < *n; i++)
+        if (fn(r, scratch) != 0)
+            return SL_E_MALFORMED;
+    *it = rd_span(r, start);
+    return 0;
+}
+
 /* Element readers, shared by validation in *_decode and by *_next. */
 
 static int
-rd_kv(sl_rd *r, ipc_kv *kv)
+rd_kv(sl_rd *r, void *out)
 {
+    ipc_kv *kv = out;
     if (ipc_rd_str(r, &kv->key) != 0 || ipc_rd_str(r, &kv->value) != 0)
         return SL_E_MALFORMED;
     return 0;
 }
 
 static int
-rd_topic_entry(sl_rd *r, ipc_topic_entry *e)
+rd_topic_entry(sl_rd *r, void *out)
 {
+    ipc_topic_entry *e = out;
     if (ipc_rd_str(r, &e->name) != 0 || rd_i32(r, &e->partitions) != 0)
         return SL_E_MALFORMED;
     return 0;
 }
 
 static int
-rd_part_info(sl_rd *r, ipc_partition_info *p)
+rd_part_info(sl_rd *r, void *out)
 {
+    ipc_partition_info *p = out;
     if (rd_i32(r, &p->partition) != 0 || rd_i64(r, &p->log_start) != 0 ||
         rd_i64(r, &p->high_watermark) != 0 || rd_i32(r, &p->segments) != 0 ||
         rd_i64(r, &p->bytes) != 0)
@@ -314,8 +340,9 @@ rd_part_info(sl_rd *r, ipc_partition_info *p)
 }
 
 static int
-rd_append_entry(sl_rd *r, ipc_append_entry *e)
+rd_append_entry(sl_rd *r, void *out)
 {
+    ipc_append_entry *e = out;
     if (ipc_rd_str(r, &e->topic) != 0 || rd_i32(r, &e->partition) != 0 ||
         ipc_rd_bytes(r, &e->batches) != 0)
         return SL_E_MALFORMED;
@@ -323,8 +350,9 @@ rd_append_entry(sl_rd *r, ipc_append_entry *e)
 }
 
 static int
-rd_append_result(sl_rd *r, ipc_append_result *a)
+rd_append_result(sl_rd *r, void *out)
 {
+    ipc_append_result *a = out;
     if (rd_i32(r, &a->status) != 0 || rd_i64(r, &a->base_offset) != 0 ||
         rd_i64(r, &a->last_offset) != 0 || rd_i64(r, &a->append_time) != 0 ||
         rd_i64(r, &a->log_start) != 0)
@@ -333,8 +361,9 @@ rd_append_result(sl_rd *r, ipc_append_result *a)
 }
 
 static int
-rd_read_entry(sl_rd *r, ipc_read_entry *e)
+rd_read_entry(sl_rd *r, void *out)
 {
+    ipc_read_entry *e = out;
     if (ipc_rd_str(r, &e->topic) != 0 || rd_i32(r, &e->partition) != 0 ||
         rd_i64(r, &e->offset) != 0 || rd_i32(r, &e->max_bytes) != 0)
         return SL_E_MALFORMED;
@@ -342,8 +371,9 @@ rd_read_entry(sl_rd *r, ipc_read_entry *e)
 }
 
 static int
-rd_read_result(sl_rd *r, ipc_read_result *x)
+rd_read_result(sl_rd *r, void *out)
 {
+    ipc_read_result *x = out;
     memset(x, 0, sizeof(*x));
     if (rd_i32(r, &x->status) != 0 || rd_i64(r, &x->high_watermark) != 0 ||
         rd_i64(r, &x->log_start) != 0 || rd_u8(r, &x->kind) != 0)
@@ -364,8 +394,9 @@ rd_read_result(sl_rd *r, ipc_read_result *x)
 }
 
 static int
-rd_offsets_entry(sl_rd *r, ipc_offsets_entry *e)
+rd_offsets_entry(sl_rd *r, void *out)
 {
+    ipc_offsets_entry *e = out;
     if (ipc_rd_str(r, &e->topic) != 0 || rd_i32(r, &e->partition) != 0 ||
         rd_i64(r, &e->spec) != 0)
         return SL_E_MALFORMED;
@@ -373,8 +404,9 @@ rd_offsets_entry(sl_rd *r, ipc_offsets_entry *e)
 }
 
 static int
-rd_offsets_result(sl_rd *r, ipc_offsets_result *o)
+rd_offsets_result(sl_rd *r, void *out)
 {
+    ipc_offsets_result *o = out;
     if (rd_i32(r, &o->status) != 0 || rd_i64(r, &o->offset) != 0 ||
         rd_i64(r, &o->timestamp) != 0)
         return SL_E_MALFORMED;
@@ -523,15 +555,7 @@ static int
 rd_kvs(sl_rd *r, uint32_t *n, sl_rd *it)
 {
     ipc_kv kv;
-
-    if (rd_count(r, MIN_KV, n) != 0)
-        return SL_E_MALFORMED;
-    size_t start = r->off;
-    for (uint32_t i = 0; i < *n; i++)
-        if (rd_kv(r, &kv) != 0)
-            return SL_E_MALFORMED;
-    *it = rd_span(r, start);
-    return 0;
+    return rd_array(r, MIN_KV, rd_kv, &kv, n, it);
 }
 
 int
@@ -640,22 +664,17 @@ ipc_topic_list_rep_decode(sl_slice body, ipc_topic_list_rep *m)
 {
     sl_rd r;
     ipc_topic_entry e;
-    size_t start;
 
     memset(m, 0, sizeof(*m));
     m->it_ = rd_empty();
     sl_rd_init(&r, body);
-    if (rd_count(&r, MIN_TOPIC_ENTRY, &m->count) != 0)
+    if (rd_array(&r, MIN_TOPIC_ENTRY, rd_topic_entry, &e, &m->count, &m->it_) !=
+            0 ||
+        rd_end(&r) != 0)
         goto fail;
-    start = r.off;
-    for (uint32_t i = 0; i < m->count; i++)
-        if (rd_topic_entry(&r, &e) != 0)
-            goto fail;
-    if (rd_end(&r) != 0)
-        goto fail;
-    m->it_ = rd_span(&r, start);
     return 0;
 fail:
+    m->it_ = rd_empty();
     m->count = 0;
     return SL_E_MALFORMED;
 }
@@ -693,7 +712,6 @@ ipc_topic_describe_rep_decode(sl_slice body, ipc_topic_describe_rep *m)
 {
     sl_rd r;
     ipc_partition_info p;
-    size_t start;
 
     memset(m, 0, sizeof(*m));
     m->configs_ = rd_empty();
@@ -701,15 +719,10 @@ ipc_topic_describe_rep_decode(sl_slice body, ipc_topic_describe_rep *m)
     sl_rd_init(&r, body);
     if (ipc_rd_str(&r, &m->name) != 0 || rd_i32(&r, &m->partitions) != 0 ||
         rd_kvs(&r, &m->nconfigs, &m->configs_) != 0 ||
-        rd_count(&r, MIN_PART_INFO, &m->nparts) != 0)
+        rd_array(&r, MIN_PART_INFO, rd_part_info, &p, &m->nparts, &m->parts_) !=
+            0 ||
+        rd_end(&r) != 0)
         goto fail;
-    start = r.off;
-    for (uint32_t i = 0; i < m->nparts; i++)
-        if (rd_part_info(&r, &p) != 0)
-            goto fail;
-    if (rd_end(&r) != 0)
-        goto fail;
-    m->parts_ = rd_span(&r, start);
     return 0;
 fail:
     memset(m, 0, sizeof(*m));
@@ -753,23 +766,18 @@ ipc_append_req_decode(sl_slice body, ipc_append_req *m)
 {
     sl_rd r;
     ipc_append_entry e;
-    size_t start;
 
     memset(m, 0, sizeof(*m));
     m->it_ = rd_empty();
     sl_rd_init(&r, body);
     if (rd_u32(&r, &m->flags) != 0 ||
-        rd_count(&r, MIN_APPEND_ENTRY, &m->count) != 0)
+        rd_array(&r, MIN_APPEND_ENTRY, rd_append_entry, &e, &m->count,
+                 &m->it_) != 0 ||
+        rd_end(&r) != 0)
         goto fail;
-    start = r.off;
-    for (uint32_t i = 0; i < m->count; i++)
-        if (rd_append_entry(&r, &e) != 0)
-            goto fail;
-    if (rd_end(&r) != 0)
-        goto fail;
-    m->it_ = rd_span(&r, start);
     return 0;
 fail:
+    m->it_ = rd_empty();
     m->flags = 0;
     m->count = 0;
     return SL_E_MALFORMED;
@@ -801,22 +809,17 @@ ipc_append_rep_decode(sl_slice body, ipc_append_rep *m)
 {
     sl_rd r;
     ipc_append_result a;
-    size_t start;
 
     memset(m, 0, sizeof(*m));
     m->it_ = rd_empty();
     sl_rd_init(&r, body);
-    if (rd_count(&r, MIN_APPEND_RESULT, &m->count) != 0)
+    if (rd_array(&r, MIN_APPEND_RESULT, rd_append_result, &a, &m->count,
+                 &m->it_) != 0 ||
+        rd_end(&r) != 0)
         goto fail;
-    start = r.off;
-    for (uint32_t i = 0; i < m->count; i++)
-        if (rd_append_result(&r, &a) != 0)
-            goto fail;
-    if (rd_end(&r) != 0)
-        goto fail;
-    m->it_ = rd_span(&r, start);
     return 0;
 fail:
+    m->it_ = rd_empty();
     m->count = 0;
     return SL_E_MALFORMED;
 }
@@ -850,23 +853,18 @@ ipc_read_req_decode(sl_slice body, ipc_read_req *m)
 {
     sl_rd r;
     ipc_read_entry e;
-    size_t start;
 
     memset(m, 0, sizeof(*m));
     m->it_ = rd_empty();
     sl_rd_init(&r, body);
     if (rd_u32(&r, &m->flags) != 0 ||
-        rd_count(&r, MIN_READ_ENTRY, &m->count) != 0)
+        rd_array(&r, MIN_READ_ENTRY, rd_read_entry, &e, &m->count, &m->it_) !=
+            0 ||
+        rd_end(&r) != 0)
         goto fail;
-    start = r.off;
-    for (uint32_t i = 0; i < m->count; i++)
-        if (rd_read_entry(&r, &e) != 0)
-            goto fail;
-    if (rd_end(&r) != 0)
-        goto fail;
-    m->it_ = rd_span(&r, start);
     return 0;
 fail:
+    m->it_ = rd_empty();
     m->flags = 0;
     m->count = 0;
     return SL_E_MALFORMED;
@@ -914,22 +912,17 @@ ipc_read_rep_decode(sl_slice body, ipc_read_rep *m)
 {
     sl_rd r;
     ipc_read_result x;
-    size_t start;
 
     memset(m, 0, sizeof(*m));
     m->it_ = rd_empty();
     sl_rd_init(&r, body);
-    if (rd_count(&r, MIN_READ_RESULT, &m->count) != 0)
+    if (rd_array(&r, MIN_READ_RESULT, rd_read_result, &x, &m->count, &m->it_) !=
+            0 ||
+        rd_end(&r) != 0)
         goto fail;
-    start = r.off;
-    for (uint32_t i = 0; i < m->count; i++)
-        if (rd_read_result(&r, &x) != 0)
-            goto fail;
-    if (rd_end(&r) != 0)
-        goto fail;
-    m->it_ = rd_span(&r, start);
     return 0;
 fail:
+    m->it_ = rd_empty();
     m->count = 0;
     return SL_E_MALFORMED;
 }
@@ -960,22 +953,17 @@ ipc_offsets_req_decode(sl_slice body, ipc_offsets_req *m)
 {
     sl_rd r;
     ipc_offsets_entry e;
-    size_t start;
 
     memset(m, 0, sizeof(*m));
     m->it_ = rd_empty();
     sl_rd_init(&r, body);
-    if (rd_count(&r, MIN_OFFSETS_ENTRY, &m->count) != 0)
+    if (rd_array(&r, MIN_OFFSETS_ENTRY, rd_offsets_entry, &e, &m->count,
+                 &m->it_) != 0 ||
+        rd_end(&r) != 0)
         goto fail;
-    start = r.off;
-    for (uint32_t i = 0; i < m->count; i++)
-        if (rd_offsets_entry(&r, &e) != 0)
-            goto fail;
-    if (rd_end(&r) != 0)
-        goto fail;
-    m->it_ = rd_span(&r, start);
     return 0;
 fail:
+    m->it_ = rd_empty();
     m->count = 0;
     return SL_E_MALFORMED;
 }
@@ -1004,22 +992,17 @@ ipc_offsets_rep_decode(sl_slice body, ipc_offsets_rep *m)
 {
     sl_rd r;
     ipc_offsets_result o;
-    size_t start;
 
     memset(m, 0, sizeof(*m));
     m->it_ = rd_empty();
     sl_rd_init(&r, body);
-    if (rd_count(&r, MIN_OFFSETS_RESULT, &m->count) != 0)
+    if (rd_array(&r, MIN_OFFSETS_RESULT, rd_offsets_result, &o, &m->count,
+                 &m->it_) != 0 ||
+        rd_end(&r) != 0)
         goto fail;
-    start = r.off;
-    for (uint32_t i = 0; i < m->count; i++)
-        if (rd_offsets_result(&r, &o) != 0)
-            goto fail;
-    if (rd_end(&r) != 0)
-        goto fail;
-    m->it_ = rd_span(&r, start);
     return 0;
 fail:
+    m->it_ = rd_empty();
     m->count = 0;
     return SL_E_MALFORMED;
 }

@@ -111,6 +111,38 @@ int sl_buf_put_varint(sl_buf *b, int64_t v);
 size_t sl_uvarint_len(uint64_t v);
 size_t sl_varint_len(int64_t v);
 
+/* ---- arena --------------------------------------------------------------
+ * A bump allocator over caller memory: decoders that must build arrays
+ * (a Kafka request's topics, an MQTT packet's properties) take an arena
+ * instead of calling malloc, so a decoder stays a pure function and the
+ * caller bounds its memory.  Allocation fails (NULL) when the arena is
+ * full; decoders turn that into SL_E_TOOBIG. */
+typedef struct sl_arena {
+    uint8_t *p;
+    size_t cap;
+    size_t used;
+} sl_arena;
+
+static inline void
+sl_arena_init(sl_arena *a, void *mem, size_t cap)
+{
+    a->p = (uint8_t *)mem;
+    a->cap = cap;
+    a->used = 0;
+}
+
+/* n bytes aligned to 16, uninitialised; NULL when they do not fit. */
+void *sl_arena_alloc(sl_arena *a, size_t n);
+/* Like sl_arena_alloc for an array, checking count * size for overflow,
+ * zero-filled. */
+void *sl_arena_calloc(sl_arena *a, size_t count, size_t size);
+
+static inline void
+sl_arena_reset(sl_arena *a)
+{
+    a->used = 0;
+}
+
 /* ---- fixed-width big-endian access to raw memory ----------------------- */
 
 static inline uint16_t

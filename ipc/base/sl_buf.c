@@ -161,3 +161,24 @@ sl_varint_len(int64_t v)
 {
     return sl_uvarint_len(((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
+
+void *
+sl_arena_alloc(sl_arena *a, size_t n)
+{
+    size_t start = (a->used + 15) & ~(size_t)15;
+    if (start < a->used || start > a->cap || n > a->cap - start)
+        return NULL;
+    a->used = start + n;
+    return a->p + start;
+}
+
+void *
+sl_arena_calloc(sl_arena *a, size_t count, size_t size)
+{
+    if (size != 0 && count > SIZE_MAX / size)
+        return NULL;
+    void *p = sl_arena_alloc(a, count * size);
+    if (p != NULL && count * size > 0)
+        memset(p, 0, count * size);
+    return p;
+}

@@ -210,6 +210,33 @@ test_slices(void **state)
     assert_true(sl_slice_eq_str(sl_slice_make("abc", 0), ""));
 }
 
+static void
+test_arena(void **state)
+{
+    (void)state;
+    uint8_t mem[256];
+    sl_arena a;
+    sl_arena_init(&a, mem, sizeof(mem));
+    uint8_t *x = sl_arena_alloc(&a, 3);
+    assert_non_null(x);
+    uint8_t *y = sl_arena_alloc(&a, 10);
+    assert_non_null(y);
+    assert_int_equal(((uintptr_t)y - (uintptr_t)mem) % 16, 0);
+    assert_true(y >= x + 3);
+    uint32_t *z = sl_arena_calloc(&a, 4, sizeof(uint32_t));
+    assert_non_null(z);
+    assert_int_equal(z[0] | z[1] | z[2] | z[3], 0);
+    /* Full: NULL, and the arena is unchanged. */
+    size_t used = a.used;
+    assert_null(sl_arena_alloc(&a, sizeof(mem)));
+    assert_int_equal(a.used, used);
+    /* count * size overflow is refused, not wrapped. */
+    assert_null(sl_arena_calloc(&a, SIZE_MAX / 2, 4));
+    sl_arena_reset(&a);
+    assert_non_null(sl_arena_alloc(&a, sizeof(mem)));
+    assert_null(sl_arena_alloc(&a, 1));
+}
+
 int
 main(void)
 {
@@ -223,6 +250,7 @@ main(void)
         cmocka_unit_test(test_writers_exact),
         cmocka_unit_test(test_get_put_helpers),
         cmocka_unit_test(test_slices),
+        cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests_name("sl_buf", tests, NULL, NULL);
 }

@@ -16,7 +16,9 @@
 #   build-fuzz/bin/fuzz_<name> build-fuzz/artifacts/<name>/crash-...
 #
 # Environment: SLUICE_BUILD_FUZZ (build directory, default build-fuzz),
-# SLUICE_JOBS (ninja parallelism, default 2).
+# SLUICE_JOBS (ninja parallelism, default 2), FUZZ_RUNS (stop each harness
+# after this many executions; a campaign is FUZZ_RUNS=10000000 with
+# SECONDS=3600).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -129,6 +131,11 @@ for n in "${run[@]}"; do
         opts+=(-runs=0)
     else
         opts+=(-max_total_time="$secs")
+        # A campaign stops a harness at FUZZ_RUNS executions or SECONDS,
+        # whichever comes first (docs/fuzzing.md).
+        if [ -n "${FUZZ_RUNS:-}" ]; then
+            opts+=(-runs="$FUZZ_RUNS")
+        fi
     fi
     # Only artifacts newer than this marker belong to this run.
     touch "$art/.run-start"

@@ -248,9 +248,8 @@ sl_conf_format(const sl_conf_key *k, const void *obj, char *out, size_t outlen)
 }
 
 struct load_ctx {
-    const sl_conf_key *tab;
-    size_t n;
-    void *obj;
+    sl_conf_setter set;
+    void *arg;
     const char *path;
     char *err;
     size_t errlen;
@@ -260,24 +259,19 @@ static int
 load_cb(void *arg, sl_slice key, sl_slice value, int line)
 {
     struct load_ctx *c = arg;
-    const sl_conf_key *k = sl_conf_find(c->tab, c->n, key);
-    if (k == NULL) {
-        snprintf(c->err, c->errlen, "%s:%d: %.*s=%.*s: unknown key", c->path,
-                 line, (int)key.n, (const char *)key.p,
-                 (int)SL_MIN(value.n, 200),
-                 value.p ? (const char *)value.p : "");
-        return SL_E_INVAL;
-    }
+    char kv[SL_CONF_MAX_LINE + 2];
+    snprintf(kv, sizeof(kv), "%.*s=%.*s", (int)key.n, (const char *)key.p,
+             (int)value.n, value.p ? (const char *)value.p : "");
     char why[512];
-    int rc = sl_conf_set(k, c->obj, value, why, sizeof(why));
+    int rc = c->set(c->arg, kv, why, sizeof(why));
     if (rc != 0)
         snprintf(c->err, c->errlen, "%s:%d: %s", c->path, line, why);
     return rc;
 }
 
 int
-sl_conf_load_file(const sl_conf_key *tab, size_t n, void *obj, const char *path,
-                  char *err, size_t errlen)
+sl_conf_load_file_with(const char *path, sl_conf_setter set, void *arg,
+                       char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -306,7 +300,7 @@ sl_conf_load_file(const sl_conf_key *tab, size_t n, void *obj, const char *path,
         snprintf(err, errlen, "%s: %s", path, sl_strerror(rc));
         goto out;
     }
-    struct load_ctx c = {tab, n, obj, path, err, errlen};
+    struct load_ctx c = {set, arg, path, err, errlen};
     int line = 0;
     rc = sl_conf_parse(sl_slice_make(b.p, b.n), load_cb, &c, &line);
     if (rc == SL_E_MALFORMED)
@@ -315,6 +309,27 @@ out:
     fclose(f);
     sl_buf_fini(&b);
     return rc;
+}
+
+struct table_ctx {
+    const sl_conf_key *tab;
+    size_t n;
+    void *obj;
+};
+
+static int
+table_set(void *arg, const char *kv, char *err, size_t errlen)
+{
+    struct table_ctx *t = arg;
+    return sl_conf_apply_kv(t->tab, t->n, t->obj, kv, err, errlen);
+}
+
+int
+sl_conf_load_file(const sl_conf_key *tab, size_t n, void *obj, const char *path,
+                  char *err, size_t errlen)
+{
+    struct table_ctx t = {tab, n, obj};
+    return sl_conf_load_file_with(path, table_set, &t, err, errlen);
 }
 
 int

@@ -80,6 +80,16 @@ void sl_conf_format(const sl_conf_key *k, const void *obj, char *out,
 int sl_conf_load_file(const sl_conf_key *tab, size_t n, void *obj,
                       const char *path, char *err, size_t errlen);
 
+/* A process's setter for one "key=value" (it may route keys to several
+ * tables, e.g. segstore's topic.* defaults).  0 or a code, with err set. */
+typedef int (*sl_conf_setter)(void *arg, const char *kv, char *err,
+                              size_t errlen);
+
+/* Load a config file through a setter: the same format and errors as
+ * sl_conf_load_file, each prefixed with "file:line: ". */
+int sl_conf_load_file_with(const char *path, sl_conf_setter set, void *arg,
+                           char *err, size_t errlen);
+
 /* Apply "key=value" (a --config override).  Same errors as the file. */
 int sl_conf_apply_kv(const sl_conf_key *tab, size_t n, void *obj,
                      const char *kv, char *err, size_t errlen);

@@ -63,48 +63,16 @@ ss_config_set(ss_config *c, const char *kv, char *err, size_t errlen)
                             errlen);
 }
 
-struct load_ctx {
-    ss_config *c;
-    const char *path;
-    char *err;
-    size_t errlen;
-};
-
 static int
-load_cb(void *arg, sl_slice key, sl_slice value, int line)
+config_set(void *arg, const char *kv, char *err, size_t errlen)
 {
-    struct load_ctx *l = arg;
-    char kv[SL_CONF_MAX_LINE + 2];
-    snprintf(kv, sizeof(kv), "%.*s=%.*s", (int)key.n, (const char *)key.p,
-             (int)value.n, (const char *)value.p);
-    char why[512];
-    int rc = ss_config_set(l->c, kv, why, sizeof(why));
-    if (rc != 0)
-        snprintf(l->err, l->errlen, "%s:%d: %s", l->path, line, why);
-    return rc;
+    return ss_config_set(arg, kv, err, errlen);
 }
 
 int
 ss_config_load(ss_config *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return SL_E_INVAL;
-    }
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    if (n == sizeof(buf)) {
-        snprintf(err, errlen, "%s: larger than 1 MiB", path);
-        return SL_E_TOOBIG;
-    }
-    struct load_ctx l = {c, path, err, errlen};
-    int line = 0;
-    int rc = sl_conf_parse(sl_slice_make(buf, n), load_cb, &l, &line);
-    if (rc == SL_E_MALFORMED)
-        snprintf(err, errlen, "%s:%d: expected 'key = value'", path, line);
-    return rc;
+    return sl_conf_load_file_with(path, config_set, c, err, errlen);
 }
 
 int

@@ -1,0 +1,212 @@
+/*
+ * kf_config.c — sluice-kafka's one config table.  Keys come from a
+ * `key = value` file (--config), then the command-line flags and
+ * `--set key=value`, in that order.  The Markdown table in docs/kafka.md
+ * is generated from this table (--config-doc).
+ */
+#include "kf_server.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define F(x) offsetof(kf_config, x)
+const sl_conf_key kf_config_keys[] = {
+    {"segstore", SL_CONF_STR, F(segstore), 0, 0, "ipc://./data/segstore.sock",
+     0, NULL, "URL of sluice-segstore's request socket (ipc:// or tcp://)."},
+    {"listen", SL_CONF_STR, F(listen), 0, 0, "0.0.0.0:9092", 0, NULL,
+     "Address the Kafka listener binds, HOST:PORT or [V6]:PORT."},
+    {"advertise", SL_CONF_STR, F(advertise), 0, 0, "", 0, NULL,
+     "HOST:PORT that Metadata gives clients as the one broker (the load "
+     "balancer's address when there is one). Empty: the listen address, "
+     "with a wildcard host replaced by localhost."},
+    {"log.level", SL_CONF_STR, F(log_level), 0, 0, "info", 0, NULL,
+     "debug, info, warn or error."},
+    {"node.id", SL_CONF_I64, F(node_id), 0, 1 << 30, "1", 0, NULL,
+     "Broker id in Metadata: the leader, replica and ISR of every "
+     "partition, and the controller."},
+    {"auto.create.topics.enable", SL_CONF_BOOL, F(auto_create), 0, 0, "true", 0,
+     NULL,
+     "Create an unknown topic on Produce, and on Metadata when the request "
+     "allows it (always before Metadata v4)."},
+    {"num.partitions", SL_CONF_I64, F(num_partitions), 1, 100000, "1", 0, NULL,
+     "Partitions of an auto-created topic, and of CreateTopics with "
+     "num_partitions -1."},
+    {"max.request.bytes", SL_CONF_I64, F(max_request_bytes), 1024, 1 << 30,
+     "104857600", 0, NULL,
+     "Largest request frame; a size prefix above it (or negative) closes "
+     "the connection. Bounds each connection's input buffer too."},
+    {"fetch.max.wait.cap.ms", SL_CONF_I64, F(fetch_wait_cap_ms), 0, 3600000,
+     "30000", 0, NULL,
+     "Upper bound on a Fetch's max_wait_ms: a long poll never waits longer."},
+    {"connection.max.output.bytes", SL_CONF_I64, F(conn_max_out), 65536,
+     1 << 30, "16777216", 0, NULL,
+     "Queued response bytes per connection before its input is paused."},
+    {"connection.max.inflight", SL_CONF_I64, F(conn_max_inflight), 1, 4096,
+     "64", 0, NULL,
+     "Requests per connection being worked on at once; input is paused "
+     "beyond it."},
+    {"segstore.timeout.ms", SL_CONF_I64, F(ipc_timeout_ms), 100, 600000,
+     "10000", 0, NULL,
+     "How long a request to segstore may take before the Kafka request is "
+     "answered with a retriable error."},
+    {"segstore.inflight", SL_CONF_I64, F(ipc_inflight), 1, 4096, "128", 0, NULL,
+     "IPC requests on the wire to segstore at once (nng contexts)."},
+    {"shutdown.timeout.ms", SL_CONF_I64, F(shutdown_timeout_ms), 0, 600000,
+     "10000", 0, NULL,
+     "On SIGTERM, how long requests in flight may take before connections "
+     "are closed regardless."},
+};
+#undef F
+const size_t kf_config_keys_len = SL_ARRAY_LEN(kf_config_keys);
+
+void
+kf_config_defaults(kf_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    sl_conf_defaults(kf_config_keys, kf_config_keys_len, c);
+}
+
+int
+kf_config_set(kf_config *c, const char *kv, char *err, size_t errlen)
+{
+    return sl_conf_apply_kv(kf_config_keys, kf_config_keys_len, c, kv, err,
+                            errlen);
+}
+
+struct load_ctx {
+    kf_config *c;
+    const char *path;
+    char *err;
+    size_t errlen;
+};
+
+static int
+load_cb(void *arg, sl_slice key, sl_slice value, int line)
+{
+    struct load_ctx *l = arg;
+    char kv[SL_CONF_MAX_LINE + 2];
+    snprintf(kv, sizeof(kv), "%.*s=%.*s", (int)key.n, (const char *)key.p,
+             (int)value.n, (const char *)value.p);
+    char why[512];
+    int rc = kf_config_set(l->c, kv, why, sizeof(why));
+    if (rc != 0)
+        snprintf(l->err, l->errlen, "%s:%d: %s", l->path, line, why);
+    return rc;
+}
+
+int
+kf_config_load(kf_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return SL_E_INVAL;
+    }
+    /* A config file is small; the cap keeps a wrong path (a log, a core
+     * file) from being read whole. */
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap);
+    if (buf == NULL) {
+        fclose(f);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    int rc;
+    if (n == cap) {
+        snprintf(err, errlen, "%s: larger than 1 MiB", path);
+        rc = SL_E_TOOBIG;
+        goto done;
+    }
+    struct load_ctx l = {c, path, err, errlen};
+    int line = 0;
+    rc = sl_conf_parse(sl_slice_make(buf, n), load_cb, &l, &line);
+    if (rc == SL_E_MALFORMED)
+        snprintf(err, errlen, "%s:%d: expected 'key = value'", path, line);
+done:
+    free(buf);
+    return rc;
+}
+
+/* Split HOST:PORT or [V6]:PORT; the host keeps no brackets. */
+static int
+split_hostport(const char *hp, char *host, size_t hostlen, int *port)
+{
+    const char *colon;
+    const char *h = hp;
+    size_t hn;
+    if (hp[0] == '[') {
+        const char *close = strchr(hp, ']');
+        if (close == NULL || close[1] != ':')
+            return SL_E_INVAL;
+        h = hp + 1;
+        hn = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(hp, ':');
+        if (colon == NULL)
+            return SL_E_INVAL;
+        hn = (size_t)(colon - hp);
+    }
+    if (hn == 0 || hn >= hostlen)
+        return SL_E_INVAL;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == 0 || *end != 0 || p < 0 || p > 65535)
+        return SL_E_INVAL;
+    memcpy(host, h, hn);
+    host[hn] = 0;
+    *port = (int)p;
+    return 0;
+}
+
+int
+kf_config_finish(kf_config *c, char *err, size_t errlen)
+{
+    if (sl_log_level_parse(c->log_level) < 0) {
+        snprintf(err, errlen, "log.level=%s: expected debug|info|warn|error",
+                 c->log_level);
+        return SL_E_INVAL;
+    }
+    if (c->segstore[0] == 0) {
+        snprintf(err, errlen, "segstore: a URL is required");
+        return SL_E_INVAL;
+    }
+    struct sockaddr_storage ss;
+    if (fe_addr_parse(c->listen, &ss) != 0) {
+        snprintf(err, errlen, "listen=%s: expected HOST:PORT", c->listen);
+        return SL_E_INVAL;
+    }
+    const char *adv = c->advertise[0] ? c->advertise : c->listen;
+    if (split_hostport(adv, c->adv_host, sizeof(c->adv_host), &c->adv_port) !=
+            0 ||
+        c->adv_port == 0) {
+        snprintf(err, errlen, "advertise=%s: expected HOST:PORT (port > 0)",
+                 adv);
+        return SL_E_INVAL;
+    }
+    /* A wildcard is where we listen, never an address a client can dial. */
+    if (c->advertise[0] == 0 &&
+        (strcmp(c->adv_host, "0.0.0.0") == 0 || strcmp(c->adv_host, "::") == 0))
+        snprintf(c->adv_host, sizeof(c->adv_host), "localhost");
+    return 0;
+}
+
+void
+kf_config_doc(FILE *out)
+{
+    fprintf(out, "| key | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < kf_config_keys_len; i++) {
+        const sl_conf_key *k = &kf_config_keys[i];
+        fprintf(out, "| `%s` | %s | %s%s%s | %s |\n", k->name,
+                k->type == SL_CONF_I64    ? "integer"
+                : k->type == SL_CONF_BOOL ? "boolean"
+                                          : "string",
+                k->def[0] ? "`" : "", k->def[0] ? k->def : "(empty)",
+                k->def[0] ? "`" : "", k->doc);
+    }
+}

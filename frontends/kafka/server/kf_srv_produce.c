@@ -1,0 +1,366 @@
+/*
+ * kf_srv_produce.c — Produce (v3-7): validate each partition's record
+ * batches by Kafka's broker rules, append every valid partition of the
+ * request with ONE segstore APPEND, and answer per partition.
+ *
+ * Validation here (kafka-notes §2, Kafka's LogValidator), per partition,
+ * before anything is sent to segstore:
+ *   - records present, whole RecordBatch v2 batches back to back
+ *     (truncated or unparsable: CORRUPT_MESSAGE; magic != 2:
+ *     INVALID_RECORD);
+ *   - baseOffset 0, recordsCount == lastOffsetDelta + 1 > 0, no control
+ *     batch, producerId >= 0 implies baseSequence >= 0, a compressed
+ *     batch alone in its partition: INVALID_RECORD;
+ *   - a producer must not set LogAppendTime: INVALID_TIMESTAMP;
+ *   - CRC-32C over attributes..end: CORRUPT_MESSAGE;
+ *   - idempotent (producerId >= 0) and transactional batches are refused
+ *     (UNKNOWN_PRODUCER_ID, INVALID_TXN_STATE): sequence checking needs
+ *     producer state in segstore that does not exist yet, and accepting
+ *     such a batch would promise exactly-once without keeping it.
+ * Segstore checks the CRC and every record again on append and enforces
+ * the topic's max.message.bytes (MESSAGE_TOO_LARGE).
+ *
+ * A batch's bytes go to segstore exactly as received; segstore stamps
+ * baseOffset (outside the CRC), so compressed batches are stored and
+ * served as the producer sent them.
+ *
+ * acks: 1 and -1 (all) both wait for segstore's acknowledgement, which
+ * under fsync=batch means durable; with one replica there is nothing more
+ * "all" could wait for.  acks=0 has no response; when such an append
+ * fails the connection is closed, as Kafka does, so that the producer
+ * notices.
+ */
+#include "kf_server.h"
+#include "sl_batch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An APPEND larger than this could exceed segstore's IPC message limit,
+ * which would break the nng connection for every request on it. */
+#define APPEND_MAX (IPC_MSG_MAX - (64u << 10))
+
+typedef struct pr_part {
+    int16_t err;
+    int done;        /* answered (error or appended) */
+    int need_create; /* topic unknown: create, then append again */
+    int64_t base_offset;
+    int64_t append_time;
+    int64_t log_start;
+} pr_part;
+
+typedef struct pr_state {
+    pr_part *parts; /* flattened: topic by topic, partition by partition */
+    int32_t *first; /* index of each topic's first partition in parts */
+    int32_t nparts;
+    int32_t *sent; /* parts indexes of the APPEND in flight, in order */
+    int32_t nsent;
+    int retried; /* auto-create already done */
+    int pending; /* TOPIC_CREATE replies owed */
+} pr_state;
+
+static void
+pr_free(kf_req *r)
+{
+    pr_state *st = r->hs;
+    if (st != NULL) {
+        free(st->parts);
+        free(st->first);
+        free(st->sent);
+        free(st);
+    }
+    r->hs = NULL;
+}
+
+static int16_t
+check_records(kf_nslice recs)
+{
+    if (recs.null || recs.v.n == 0)
+        return KF_ERR_CORRUPT_MESSAGE;
+    sl_slice rest = recs.v;
+    int nbatches = 0, compressed = 0;
+    while (rest.n > 0) {
+        sl_batch_hdr h;
+        sl_slice b;
+        int rc = sl_batch_next(&rest, 0, &h, &b);
+        if (rc == SL_E_VERSION)
+            return KF_ERR_INVALID_RECORD;
+        if (rc != 0)
+            return KF_ERR_CORRUPT_MESSAGE;
+        if (h.base_offset != 0 || (h.attributes & SL_BATCH_ATTR_CONTROL) ||
+            h.record_count <= 0 ||
+            (int64_t)h.last_offset_delta + 1 != h.record_count)
+            return KF_ERR_INVALID_RECORD;
+        if (h.producer_id >= 0 && h.base_sequence < 0)
+            return KF_ERR_INVALID_RECORD;
+        if (h.attributes & SL_BATCH_ATTR_LOG_APPEND_TIME)
+            return KF_ERR_INVALID_TIMESTAMP;
+        if (sl_batch_compression(&h) > SL_COMPRESSION_ZSTD)
+            return KF_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+        rc = sl_batch_check(b, SL_BATCH_CHECK_CRC, &h);
+        if (rc != 0)
+            return KF_ERR_CORRUPT_MESSAGE;
+        if (h.attributes & SL_BATCH_ATTR_TRANSACTIONAL)
+            return KF_ERR_INVALID_TXN_STATE;
+        if (h.producer_id >= 0)
+            return KF_ERR_UNKNOWN_PRODUCER_ID;
+        nbatches++;
+        if (sl_batch_compression(&h) != SL_COMPRESSION_NONE)
+            compressed = 1;
+    }
+    if (compressed && nbatches > 1)
+        return KF_ERR_INVALID_RECORD;
+    return KF_ERR_NONE;
+}
+
+static void
+pr_respond(kf_req *r)
+{
+    pr_state *st = r->hs;
+    kf_produce_req *q = r->msg;
+    int failed = 0;
+    for (int32_t i = 0; i < st->nparts; i++)
+        if (st->parts[i].err != KF_ERR_NONE) {
+            failed++;
+            r->srv->st.produce_errs++;
+        }
+    if (q->acks == 0) {
+        if (failed)
+            kf__conn_fail(r, SL_E_INVAL);
+        kf__req_done(r);
+        return;
+    }
+    kf_produce_resp resp = {0};
+    kf_produce_resp_topic *topics =
+        calloc(q->n_topics ? (size_t)q->n_topics : 1, sizeof(*topics));
+    kf_produce_resp_part *parts =
+        calloc(st->nparts ? (size_t)st->nparts : 1, sizeof(*parts));
+    if (topics == NULL || parts == NULL) {
+        free(topics);
+        free(parts);
+        kf__conn_fail(r, -ENOMEM);
+        kf__req_done(r);
+        return;
+    }
+    for (int32_t t = 0; t < q->n_topics; t++) {
+        kf_produce_req_topic *qt = &q->topics[t];
+        topics[t].name = qt->name;
+        topics[t].partitions = &parts[st->first[t]];
+        topics[t].n_partitions = qt->n_partitions;
+        for (int32_t p = 0; p < qt->n_partitions; p++) {
+            pr_part *pp = &st->parts[st->first[t] + p];
+            kf_produce_resp_part *rp = &parts[st->first[t] + p];
+            rp->index = qt->partitions[p].index;
+            rp->error_code = pp->err;
+            rp->base_offset = pp->err ? -1 : pp->base_offset;
+            rp->log_append_time_ms = pp->err ? -1 : pp->append_time;
+            rp->log_start_offset = pp->err ? -1 : pp->log_start;
+        }
+    }
+    resp.topics = topics;
+    resp.n_topics = q->n_topics;
+    kf__resp_send(r, &resp);
+    free(topics);
+    free(parts);
+}
+
+static void on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body);
+
+/* One APPEND for every partition still to do (all of them the first time,
+ * those of auto-created topics the second). */
+static void
+pr_append(kf_req *r)
+{
+    pr_state *st = r->hs;
+    kf_produce_req *q = r->msg;
+    ipc_append_entry *e =
+        calloc(st->nparts ? (size_t)st->nparts : 1, sizeof(*e));
+    if (e == NULL) {
+        kf__conn_fail(r, -ENOMEM);
+        kf__req_done(r);
+        return;
+    }
+    st->nsent = 0;
+    uint64_t bytes = 0;
+    for (int32_t t = 0; t < q->n_topics; t++) {
+        kf_produce_req_topic *qt = &q->topics[t];
+        for (int32_t p = 0; p < qt->n_partitions; p++) {
+            int32_t i = st->first[t] + p;
+            if (st->parts[i].done)
+                continue;
+            e[st->nsent].topic = qt->name;
+            e[st->nsent].partition = qt->partitions[p].index;
+            e[st->nsent].batches = qt->partitions[p].records.v;
+            bytes += qt->name.n + qt->partitions[p].records.v.n + 16;
+            st->sent[st->nsent++] = i;
+        }
+    }
+    if (st->nsent == 0) {
+        free(e);
+        pr_respond(r);
+        return;
+    }
+    int16_t fail = KF_ERR_NONE;
+    if (bytes > APPEND_MAX) {
+        fail = KF_ERR_MESSAGE_TOO_LARGE;
+    } else {
+        sl_buf b = {0};
+        int rc = ipc_append_req_encode(&b, 0, e, (size_t)st->nsent);
+        if (rc == 0)
+            rc = kf__ipc(r, &b, on_append);
+        sl_buf_fini(&b);
+        /* Not sent: certainly not appended, and worth a retry. */
+        if (rc != 0)
+            fail = KF_ERR_NOT_LEADER_OR_FOLLOWER;
+    }
+    free(e);
+    if (fail != KF_ERR_NONE) {
+        for (int32_t k = 0; k < st->nsent; k++) {
+            st->parts[st->sent[k]].err = fail;
+            st->parts[st->sent[k]].done = 1;
+        }
+        pr_respond(r);
+    }
+}
+
+static void
+on_create(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    kf_req *r = arg;
+    (void)rc;
+    (void)h;
+    (void)body;
+    if (!kf__ipc_back(r))
+        return;
+    pr_state *st = r->hs;
+    /* Created, or created meanwhile by someone else, or refused: the
+     * second APPEND tells which, partition by partition. */
+    if (--st->pending == 0)
+        pr_append(r);
+}
+
+static void
+on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    kf_req *r = arg;
+    if (!kf__ipc_back(r))
+        return;
+    pr_state *st = r->hs;
+    kf_produce_req *q = r->msg;
+    ipc_append_rep m;
+    int16_t whole = KF_ERR_NONE;
+    if (rc != 0) {
+        /* Timed out or the connection broke: segstore may or may not
+         * have appended.  REQUEST_TIMED_OUT says exactly that. */
+        whole = KF_ERR_REQUEST_TIMED_OUT;
+    } else if (h->status != 0) {
+        /* Refused as a whole (shutting down, malformed): nothing was
+         * appended. */
+        whole = kf__err_from_sl(h->status, KF_ERR_NOT_LEADER_OR_FOLLOWER);
+    } else if (ipc_append_rep_decode(body, &m) != 0 ||
+               m.count != (uint32_t)st->nsent) {
+        whole = KF_ERR_UNKNOWN_SERVER_ERROR;
+    }
+    if (whole != KF_ERR_NONE) {
+        r->srv->st.ipc_errors++;
+        for (int32_t k = 0; k < st->nsent; k++) {
+            st->parts[st->sent[k]].err = whole;
+            st->parts[st->sent[k]].done = 1;
+        }
+        pr_respond(r);
+        return;
+    }
+    int creates = 0;
+    ipc_append_result res;
+    for (int32_t k = 0; ipc_append_rep_next(&m, &res) == 1; k++) {
+        pr_part *pp = &st->parts[st->sent[k]];
+        if (res.status == SL_E_NOTOPIC && r->srv->cfg->auto_create &&
+            !st->retried) {
+            pp->need_create = 1;
+            creates++;
+            continue;
+        }
+        pp->done = 1;
+        pp->err = kf__err_from_sl(res.status, KF_ERR_NOT_LEADER_OR_FOLLOWER);
+        pp->base_offset = res.base_offset;
+        pp->append_time = res.append_time;
+        pp->log_start = res.log_start;
+    }
+    if (creates == 0) {
+        pr_respond(r);
+        return;
+    }
+    /* Auto-create each unknown topic once (TOPIC_CREATE takes one name),
+     * then append its partitions again. */
+    st->retried = 1;
+    sl_buf b = {0};
+    for (int32_t t = 0; t < q->n_topics; t++) {
+        kf_produce_req_topic *qt = &q->topics[t];
+        int want = 0;
+        for (int32_t p = 0; p < qt->n_partitions; p++)
+            want |= st->parts[st->first[t] + p].need_create;
+        for (int32_t u = 0; want && u < t; u++)
+            if (q->topics[u].name.n == qt->name.n &&
+                memcmp(q->topics[u].name.p, qt->name.p, qt->name.n) == 0)
+                want = 0;
+        if (!want)
+            continue;
+        if (ipc_topic_create_req_encode(&b, qt->name,
+                                        (int32_t)r->srv->cfg->num_partitions,
+                                        NULL, 0) == 0 &&
+            kf__ipc(r, &b, on_create) == 0)
+            st->pending++;
+    }
+    sl_buf_fini(&b);
+    if (st->pending == 0)
+        pr_append(r);
+}
+
+void
+kf__produce(kf_req *r)
+{
+    kf_produce_req *q = r->msg;
+    pr_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        goto fail;
+    r->hs = st;
+    r->hs_free = pr_free;
+    int64_t total = 0;
+    for (int32_t t = 0; t < q->n_topics; t++)
+        total += SL_MAX(q->topics[t].n_partitions, 0);
+    st->nparts = (int32_t)total;
+    st->parts = calloc(total ? (size_t)total : 1, sizeof(*st->parts));
+    st->sent = calloc(total ? (size_t)total : 1, sizeof(*st->sent));
+    st->first =
+        calloc(q->n_topics > 0 ? (size_t)q->n_topics : 1, sizeof(*st->first));
+    if (st->parts == NULL || st->sent == NULL || st->first == NULL)
+        goto fail;
+    int acks_ok = q->acks == 0 || q->acks == 1 || q->acks == -1;
+    int32_t i = 0;
+    for (int32_t t = 0; t < q->n_topics; t++) {
+        kf_produce_req_topic *qt = &q->topics[t];
+        st->first[t] = i;
+        int name_ok = kf__topic_valid(qt->name);
+        for (int32_t p = 0; p < qt->n_partitions; p++, i++) {
+            pr_part *pp = &st->parts[i];
+            pp->base_offset = pp->append_time = pp->log_start = -1;
+            if (!acks_ok)
+                pp->err = KF_ERR_INVALID_REQUIRED_ACKS;
+            else if (!q->transactional_id.null)
+                pp->err = KF_ERR_INVALID_TXN_STATE;
+            else if (!name_ok)
+                pp->err = KF_ERR_INVALID_TOPIC_EXCEPTION;
+            else if (qt->partitions[p].index < 0)
+                pp->err = KF_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else
+                pp->err = check_records(qt->partitions[p].records);
+            pp->done = pp->err != KF_ERR_NONE;
+        }
+    }
+    pr_append(r);
+    return;
+fail:
+    kf__conn_fail(r, -ENOMEM);
+    kf__req_done(r);
+}

@@ -736,15 +736,19 @@ class ConfluentTest(KafkaTestBase):
                     i += 1
                 except BufferError:
                     pass
-                p.poll(0.001)
+                p.poll(0.0005)
         th = threading.Thread(target=run)
         th.start()
-        time.sleep(1.0)
+        deadline = time.time() + 20
+        while len(acked) < 200 and time.time() < deadline:
+            time.sleep(0.05)
         before = len(acked)
         n.stop_kafka(signal.SIGKILL)
         time.sleep(0.3)
         n.start_kafka()
-        time.sleep(1.0)
+        deadline = time.time() + 20
+        while len(acked) < before + 200 and time.time() < deadline:
+            time.sleep(0.05)
         stop.set()
         th.join()
         self.assertEqual(p.flush(60), 0)

@@ -37,8 +37,8 @@ ready_segstore() { [ -S "$data/segstore.sock" ]; }
 # lines are settled; check them when sluice-mqtt and sluice-kafka land.
 args_mqtt() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:1883; }
 about_mqtt() { echo "MQTT frontend: mqtt://localhost:1883"; }
-args_kafka() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:9092; }
-about_kafka() { echo "Kafka frontend: localhost:9092"; }
+args_kafka() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:9092 --advertise localhost:9092; }
+about_kafka() { echo "Kafka frontend: localhost:9092 (kcat -b localhost:9092 -L)"; }
 
 # ---- build ------------------------------------------------------------------
 bash tools/deps.sh

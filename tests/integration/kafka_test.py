@@ -399,6 +399,39 @@ class KafkaTestBase(unittest.TestCase):
         return n.start()
 
 
+class CliTest(unittest.TestCase):
+    def run_kf(self, *args):
+        return subprocess.run([os.path.join(BIN, "sluice-kafka")] +
+                              list(args), capture_output=True, text=True,
+                              timeout=10)
+
+    def test_cli_and_config_doc(self):
+        r = self.run_kf("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--advertise", r.stdout)
+        r = self.run_kf("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.stdout.startswith("sluice-kafka "))
+        for bad in (["--set", "num.partitions=0"], ["--set", "nope=1"],
+                    ["--listen", "nowhere"], ["--advertise", "h:0"],
+                    ["--log-level", "loud"], ["extra"]):
+            r = self.run_kf("--segstore", "ipc:///nonexistent", *bad)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertTrue(r.stderr.strip(), bad)
+        # docs/kafka.md carries exactly the generated config table.
+        want = self.run_kf("--config-doc").stdout
+        doc = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "..", "..", "docs", "kafka.md")
+        with open(doc) as f:
+            text = f.read()
+        begin = "<!-- generated: sluice-kafka --config-doc -->\n"
+        end = "<!-- end generated -->"
+        have = text[text.index(begin) + len(begin):text.index(end, text.index(
+            begin))]
+        self.assertEqual(have, want, "regenerate docs/kafka.md's table with "
+                         "sluice-kafka --config-doc")
+
+
 class KcatTest(KafkaTestBase):
     def test_kcat_metadata(self):
         n = self.node()

@@ -381,7 +381,7 @@ class KafkaTestBase(unittest.TestCase):
             if rc not in (0, None):
                 bad.append(rc)
             n.stop()
-        if self.failed():
+        if self.failed() or bad:
             for n in self.nodes:
                 sys.stderr.write("---- sluice-kafka log\n" + n.log())
         shutil.rmtree(self.root, ignore_errors=True)

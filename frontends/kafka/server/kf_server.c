@@ -30,6 +30,10 @@
  * small and grow. */
 #define ARENA_FACTOR 16
 #define ARENA_START  (16u << 10)
+/* No real request needs more decoded structure than this (it would take
+ * millions of topics or partitions); one that does is refused rather than
+ * letting a single frame claim gigabytes. */
+#define ARENA_MAX (64u << 20)
 
 static void hello_start(kf_server *s);
 static void conn_flush(kf_conn *k);
@@ -58,6 +62,7 @@ req_free(kf_req *r)
         if (r->live_next)
             r->live_next->live_prev = r->live_prev;
         k->nlive--;
+        k->live_bytes -= r->cost;
         r->conn = NULL;
     }
     for (size_t i = 0; i < r->npieces; i++)
@@ -82,7 +87,8 @@ req_free(kf_req *r)
             if (k->nlive == 0)
                 fe_conn_close(k->fe, 0, 0);
         } else if (k->paused &&
-                   k->nlive < (int)s->cfg->conn_max_inflight / 2 + 1) {
+                   k->nlive < (int)s->cfg->conn_max_inflight / 2 + 1 &&
+                   k->live_bytes < (size_t)s->cfg->max_request_bytes) {
             k->paused = 0;
             fe_conn_resume(k->fe);
         }
@@ -174,12 +180,7 @@ cut_copy(kf_req *r)
 int
 kf__resp_begin(kf_req *r)
 {
-    for (size_t i = 0; i < r->npieces; i++)
-        if (r->pieces[i].is_view)
-            ipc_seg_view_release(&r->pieces[i].view);
-    r->npieces = 0;
-    r->out_mark = 0;
-    sl_buf_reset(&r->out);
+    kf__resp_discard(r);
     int rc = sl_buf_put_u32be(&r->out, 0);
     if (rc == 0)
         rc = kf_resp_hdr_encode(&r->out, r->hdr.api_key, r->hdr.api_version,
@@ -217,6 +218,17 @@ kf__resp_end(kf_req *r)
 }
 
 void
+kf__resp_discard(kf_req *r)
+{
+    for (size_t i = 0; i < r->npieces; i++)
+        if (r->pieces[i].is_view)
+            ipc_seg_view_release(&r->pieces[i].view);
+    r->npieces = 0;
+    r->out_mark = 0;
+    sl_buf_reset(&r->out);
+}
+
+void
 kf__resp_send(kf_req *r, const void *resp)
 {
     int rc = kf__resp_begin(r);
@@ -231,7 +243,7 @@ kf__resp_send(kf_req *r, const void *resp)
         sl_log(SL_LOG_ERROR, "KF-ENCODE", "api=%s v%d: %s",
                kf_api_name(r->hdr.api_key), r->hdr.api_version,
                sl_strerror(rc));
-        r->npieces = 0;
+        kf__resp_discard(r);
         kf__conn_fail(r, rc);
     }
     kf__req_done(r);
@@ -358,6 +370,8 @@ req_new(kf_conn *k, sl_slice frame)
         k->live->live_prev = r;
     k->live = r;
     k->nlive++;
+    r->cost = frame.n;
+    k->live_bytes += r->cost;
     return r;
 }
 
@@ -377,14 +391,20 @@ fifo_push(kf_conn *k, kf_req *r)
 static int
 req_decode(kf_req *r)
 {
-    size_t max = (size_t)ARENA_FACTOR * r->frame_len + 4096;
+    size_t max =
+        SL_MIN((size_t)ARENA_FACTOR * r->frame_len + 4096, (size_t)ARENA_MAX);
     size_t cap = SL_MIN((size_t)ARENA_START, max);
     size_t msz = kf_msg_size(r->hdr.api_key, KF_REQ);
+    kf_conn *k = r->conn;
     for (;;) {
         free(r->amem);
+        k->live_bytes -= r->cost - r->frame_len;
+        r->cost = r->frame_len;
         r->amem = malloc(cap + msz);
         if (r->amem == NULL)
             return -ENOMEM;
+        r->cost += cap + msz;
+        k->live_bytes += cap + msz;
         r->msg = r->amem;
         memset(r->msg, 0, msz);
         sl_arena_init(&r->arena, r->amem + ((msz + 15) & ~(size_t)15),
@@ -510,9 +530,13 @@ conn_data(fe_conn *c, void *state, sl_slice buf, size_t *consumed)
     kf_server *s = k->srv;
     size_t off = 0;
     while (off < buf.n) {
-        if (k->nlive >= (int)s->cfg->conn_max_inflight) {
+        if (k->nlive >= (int)s->cfg->conn_max_inflight ||
+            (k->nlive > 0 &&
+             k->live_bytes >= (size_t)s->cfg->max_request_bytes)) {
             /* Enough work in flight for one client: stop reading until
-             * responses drain.  TCP pushes back on the client. */
+             * responses drain.  TCP pushes back on the client.  The byte
+             * test bounds a connection's requests to about two of the
+             * largest allowed. */
             k->paused = 1;
             fe_conn_pause(c);
             break;
@@ -749,15 +773,34 @@ kf_server_port(const kf_server *s)
 }
 
 static void
-fe_done(void *arg)
+on_fin(uv_idle_t *h)
 {
-    kf_server *s = arg;
+    kf_server *s = h->data;
+    if (++s->fin_turns < 2)
+        return;
+    uv_idle_stop(&s->fin);
+    uv_close((uv_handle_t *)&s->fin, NULL);
     fe_server_free(s->fe);
     s->fe = NULL;
     uv_close((uv_handle_t *)&s->hello_timer, NULL);
     uv_close((uv_handle_t *)&s->stop_timer, NULL);
     if (s->stopped)
         s->stopped(s->stopped_arg);
+}
+
+static void
+fe_done(void *arg)
+{
+    kf_server *s = arg;
+    /* fe_common calls `done` when its last connection's tcp handle has
+     * closed, but that connection's timer handle is still closing and its
+     * close callback reads the server.  Close callbacks queued now run in
+     * the next loop iteration's closing phase, so free the server only
+     * from the idle phase of the iteration after that (an active idle
+     * handle also keeps the loop turning instead of blocking). */
+    uv_idle_init(s->loop, &s->fin);
+    s->fin.data = s;
+    uv_idle_start(&s->fin, on_fin);
 }
 
 static void

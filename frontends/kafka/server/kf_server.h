@@ -96,6 +96,8 @@ struct kf_server {
     kf_req *parked; /* long-poll fetches waiting for data */
     int stopping;
     uv_timer_t stop_timer;
+    uv_idle_t fin; /* waits out fe_common's last close callbacks */
+    int fin_turns;
     void (*stopped)(void *arg);
     void *stopped_arg;
     kf_stats st;
@@ -108,7 +110,8 @@ struct kf_conn {
     kf_req *head, *tail;  /* response FIFO */
     kf_req *live;         /* every request of this connection */
     int nlive;
-    int paused; /* input paused: too many requests in flight */
+    size_t live_bytes; /* frame copies and arenas of live requests */
+    int paused;        /* input paused: too much in flight */
 };
 
 /* One piece of a response: bytes of r->out, or a held segment view. */
@@ -128,6 +131,7 @@ struct kf_req {
     uint8_t *frame; /* owned copy of the request frame */
     size_t frame_len;
     uint8_t *amem; /* arena memory for the decoded request */
+    size_t cost;   /* bytes counted in conn->live_bytes */
     sl_arena arena;
     void *msg;       /* decoded kf_<api>_req in the arena */
     int in_fifo;     /* takes a response slot (not acks=0) */
@@ -176,6 +180,9 @@ int kf__resp_end(kf_req *r);
 /* Close the current copied piece at r->out.n and append a view piece
  * (ownership of the view passes to r). */
 int kf__resp_add_view(kf_req *r, const ipc_seg_view *v);
+/* Drop whatever response was built (releasing views): nothing will be
+ * sent for r, e.g. because its connection is being closed. */
+void kf__resp_discard(kf_req *r);
 /* Encode a whole response body with the codec and finish the request. */
 void kf__resp_send(kf_req *r, const void *resp);
 /* Close the connection after a protocol violation (counts it). */

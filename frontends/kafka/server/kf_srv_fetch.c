@@ -300,7 +300,7 @@ fx_respond(kf_req *r)
     if (rc != 0) {
         sl_log(SL_LOG_ERROR, "KF-ENCODE", "fetch v%d: %s", r->hdr.api_version,
                sl_strerror(rc));
-        r->npieces = 0;
+        kf__resp_discard(r);
         kf__conn_fail(r, rc);
     }
     kf__req_done(r);

@@ -103,7 +103,10 @@ class Node:
         return None
 
     def stop(self, sig=signal.SIGKILL):
-        self.stop_kafka(sig)
+        if self.kf and self.kf.poll() is None:
+            self.kf.kill()
+            self.kf.wait(timeout=20)
+        self.kf = None
         if self.seg and self.seg.poll() is None:
             self.seg.send_signal(sig)
             self.seg.wait(timeout=20)
@@ -377,7 +380,10 @@ class KafkaTestBase(unittest.TestCase):
         # means no leak and no sanitizer finding).
         bad = []
         for n in self.nodes:
-            rc = n.stop_kafka(signal.SIGTERM)
+            try:
+                rc = n.stop_kafka(signal.SIGTERM)
+            except subprocess.TimeoutExpired:
+                rc = "no exit 20 s after SIGTERM"
             if rc not in (0, None):
                 bad.append(rc)
             n.stop()

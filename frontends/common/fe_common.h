@@ -66,8 +66,8 @@ int fe_server_port(const fe_server *s);
 void fe_server_stop_accepting(fe_server *s);
 
 /* Close every connection (each gets `closed`) and the listener; `done`
- * runs once everything is closed, after which fe_server_free may be
- * called.  Idempotent. */
+ * runs once every handle is closed, and may call fe_server_free itself.
+ * Idempotent. */
 void fe_server_close(fe_server *s, void (*done)(void *arg), void *arg);
 void fe_server_free(fe_server *s);
 

@@ -148,6 +148,9 @@ release_chunks(fe_conn *c)
     c->queued = 0;
 }
 
+/* The connection's last handle is closed: only now does it stop counting,
+ * so that `done` (which may free the server) runs after every callback
+ * that could still reach the server. */
 static void
 conn_freed(uv_handle_t *h)
 {
@@ -155,6 +158,7 @@ conn_freed(uv_handle_t *h)
     fe_server *s = c->srv;
     free(c->in);
     free(c);
+    s->nconns--;
     server_maybe_done(s);
 }
 
@@ -174,7 +178,6 @@ conn_closed(uv_handle_t *h)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    s->nconns--;
     uv_close((uv_handle_t *)&c->kick, conn_freed);
 }
 

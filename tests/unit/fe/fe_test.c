@@ -381,6 +381,52 @@ test_server_close(void **state)
     assert_int_equal(w.closed, 10);
 }
 
+/* Regression: `done` may free the server.  It used to run while each
+ * connection's timer was still closing, whose callback then read the freed
+ * server (a use-after-free ASan caught at sluice-kafka's shutdown). */
+static void
+free_in_done(void *arg)
+{
+    fe_server_free(arg);
+}
+
+static void
+on_connect_done(uv_connect_t *req, int status)
+{
+    assert_int_equal(status, 0);
+    fe_server *s = req->data;
+    /* Close the server while its connection is open. */
+    fe_server_close(s, free_in_done, s);
+    uv_close((uv_handle_t *)req->handle, NULL);
+}
+
+static void
+test_free_in_done(void **state)
+{
+    (void)state;
+    world w; /* h_open uses w->loop for a timer */
+    memset(&w, 0, sizeof(w));
+    uv_loop_init(&w.loop);
+    fe_server *s;
+    char err[256];
+    fe_server_opts o = {"127.0.0.1:0", 0, 0, 0};
+    assert_int_equal(
+        fe_server_new(&w.loop, &o, &handler, &w, &s, err, sizeof(err)), 0);
+    uv_tcp_t cl;
+    uv_tcp_init(&w.loop, &cl);
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", fe_server_port(s), &sa);
+    uv_connect_t req;
+    req.data = s;
+    /* Run until the server has accepted, then close it from the client's
+     * connect callback (the accept comes first on the same loop turn or
+     * an earlier one). */
+    assert_int_equal(
+        uv_tcp_connect(&req, &cl, (struct sockaddr *)&sa, on_connect_done), 0);
+    uv_run(&w.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&w.loop), 0);
+}
+
 static void
 test_addr_parse(void **state)
 {
@@ -425,6 +471,7 @@ main(void)
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_server_close),
+        cmocka_unit_test(test_free_in_done),
         cmocka_unit_test(test_addr_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,8 +33,8 @@ args_segstore() { printf '%s\n' --data "$data" --ipc "$ipc"; }
 about_segstore() { echo "segment store: data $data, IPC $ipc"; }
 ready_segstore() { [ -S "$data/segstore.sock" ]; }
 
-# Frontends: the arguments below are placeholders until their command
-# lines are settled; check them when sluice-mqtt and sluice-kafka land.
+# Frontends.  sluice-kafka's command line is settled (issue 3); sluice-mqtt's
+# arguments follow the same convention and are checked when it lands.
 args_mqtt() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:1883; }
 about_mqtt() { echo "MQTT frontend: mqtt://localhost:1883"; }
 args_kafka() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:9092 --advertise localhost:9092; }

@@ -773,34 +773,16 @@ kf_server_port(const kf_server *s)
 }
 
 static void
-on_fin(uv_idle_t *h)
+fe_done(void *arg)
 {
-    kf_server *s = h->data;
-    if (++s->fin_turns < 2)
-        return;
-    uv_idle_stop(&s->fin);
-    uv_close((uv_handle_t *)&s->fin, NULL);
+    kf_server *s = arg;
+    /* fe_common runs this once every handle of the server is closed. */
     fe_server_free(s->fe);
     s->fe = NULL;
     uv_close((uv_handle_t *)&s->hello_timer, NULL);
     uv_close((uv_handle_t *)&s->stop_timer, NULL);
     if (s->stopped)
         s->stopped(s->stopped_arg);
-}
-
-static void
-fe_done(void *arg)
-{
-    kf_server *s = arg;
-    /* fe_common calls `done` when its last connection's tcp handle has
-     * closed, but that connection's timer handle is still closing and its
-     * close callback reads the server.  Close callbacks queued now run in
-     * the next loop iteration's closing phase, so free the server only
-     * from the idle phase of the iteration after that (an active idle
-     * handle also keeps the loop turning instead of blocking). */
-    uv_idle_init(s->loop, &s->fin);
-    s->fin.data = s;
-    uv_idle_start(&s->fin, on_fin);
 }
 
 static void

@@ -96,8 +96,6 @@ struct kf_server {
     kf_req *parked; /* long-poll fetches waiting for data */
     int stopping;
     uv_timer_t stop_timer;
-    uv_idle_t fin; /* waits out fe_common's last close callbacks */
-    int fin_turns;
     void (*stopped)(void *arg);
     void *stopped_arg;
     kf_stats st;

@@ -76,60 +76,12 @@ kf_config_set(kf_config *c, const char *kv, char *err, size_t errlen)
                             errlen);
 }
 
-struct load_ctx {
-    kf_config *c;
-    const char *path;
-    char *err;
-    size_t errlen;
-};
-
-static int
-load_cb(void *arg, sl_slice key, sl_slice value, int line)
-{
-    struct load_ctx *l = arg;
-    char kv[SL_CONF_MAX_LINE + 2];
-    snprintf(kv, sizeof(kv), "%.*s=%.*s", (int)key.n, (const char *)key.p,
-             (int)value.n, (const char *)value.p);
-    char why[512];
-    int rc = kf_config_set(l->c, kv, why, sizeof(why));
-    if (rc != 0)
-        snprintf(l->err, l->errlen, "%s:%d: %s", l->path, line, why);
-    return rc;
-}
-
 int
 kf_config_load(kf_config *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return SL_E_INVAL;
-    }
-    /* A config file is small; the cap keeps a wrong path (a log, a core
-     * file) from being read whole. */
-    size_t cap = 1 << 20;
-    char *buf = malloc(cap);
-    if (buf == NULL) {
-        fclose(f);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -ENOMEM;
-    }
-    size_t n = fread(buf, 1, cap, f);
-    fclose(f);
-    int rc;
-    if (n == cap) {
-        snprintf(err, errlen, "%s: larger than 1 MiB", path);
-        rc = SL_E_TOOBIG;
-        goto done;
-    }
-    struct load_ctx l = {c, path, err, errlen};
-    int line = 0;
-    rc = sl_conf_parse(sl_slice_make(buf, n), load_cb, &l, &line);
-    if (rc == SL_E_MALFORMED)
-        snprintf(err, errlen, "%s:%d: expected 'key = value'", path, line);
-done:
-    free(buf);
-    return rc;
+    /* kf_config has a single table, so the generic loader serves as is. */
+    return sl_conf_load_file(kf_config_keys, kf_config_keys_len, c, path, err,
+                             errlen);
 }
 
 /* Split HOST:PORT or [V6]:PORT; the host keeps no brackets. */

@@ -251,6 +251,30 @@ topic_delete(ctl *c, const char *name)
 /* ---- data commands
  * ------------------------------------------------------------ */
 
+/* One LIST_OFFSETS entry: 0 with *r, or the exit status (1 refused, 2
+ * transport or malformed reply) after printing why. */
+static int
+query_offset(ctl *c, const char *topic, int32_t part, int64_t spec,
+             ipc_offsets_result *r)
+{
+    ipc_offsets_entry e = {sl_slice_str(topic), part, spec};
+    ipc_offsets_req_encode(&c->req, &e, 1);
+    int rc = call(c);
+    if (rc != 0)
+        return rc;
+    ipc_offsets_rep m;
+    if (ipc_offsets_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) ||
+        ipc_offsets_rep_next(&m, r) != 1) {
+        fprintf(stderr, "sluice-ctl: malformed reply\n");
+        return 2;
+    }
+    if (r->status != 0) {
+        fprintf(stderr, "sluice-ctl: %s\n", sl_strerror(r->status));
+        return 1;
+    }
+    return 0;
+}
+
 static int
 offsets(ctl *c, int argc, char **argv)
 {
@@ -267,22 +291,10 @@ offsets(ctl *c, int argc, char **argv)
         else if (parse_i64(argv[2], &spec) != 0 || spec < 0)
             return die_usage("earliest, latest or a timestamp in ms");
     }
-    ipc_offsets_entry e = {sl_slice_str(argv[0]), (int32_t)part, spec};
-    ipc_offsets_req_encode(&c->req, &e, 1);
-    int rc = call(c);
+    ipc_offsets_result r;
+    int rc = query_offset(c, argv[0], (int32_t)part, spec, &r);
     if (rc != 0)
         return rc;
-    ipc_offsets_rep m;
-    ipc_offsets_result r;
-    if (ipc_offsets_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) ||
-        ipc_offsets_rep_next(&m, &r) != 1) {
-        fprintf(stderr, "sluice-ctl: malformed reply\n");
-        return 2;
-    }
-    if (r.status != 0) {
-        fprintf(stderr, "sluice-ctl: %s\n", sl_strerror(r.status));
-        return 1;
-    }
     if (c->json)
         printf("{\"offset\":%" PRId64 ",\"timestamp\":%" PRId64 "}\n", r.offset,
                r.timestamp);
@@ -469,23 +481,11 @@ consume(ctl *c, int argc, char **argv)
     }
     if (from < 0) {
         /* Without --from, start at the log's first offset. */
-        ipc_offsets_entry oe = {sl_slice_str(argv[0]), (int32_t)part,
-                                IPC_OFFSET_EARLIEST};
-        ipc_offsets_req_encode(&c->req, &oe, 1);
-        int rc = call(c);
+        ipc_offsets_result r;
+        int rc =
+            query_offset(c, argv[0], (int32_t)part, IPC_OFFSET_EARLIEST, &r);
         if (rc != 0)
             return rc;
-        ipc_offsets_rep m;
-        ipc_offsets_result r;
-        if (ipc_offsets_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) ||
-            ipc_offsets_rep_next(&m, &r) != 1) {
-            fprintf(stderr, "sluice-ctl: malformed reply\n");
-            return 2;
-        }
-        if (r.status != 0) {
-            fprintf(stderr, "sluice-ctl: %s\n", sl_strerror(r.status));
-            return 1;
-        }
         from = r.offset;
     }
     if (!inl) {

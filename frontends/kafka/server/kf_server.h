@@ -110,6 +110,7 @@ struct kf_conn {
     int nlive;
     size_t live_bytes; /* frame copies and arenas of live requests */
     int paused;        /* input paused: too much in flight */
+    int appending;     /* a Produce holds the append token (see kf__produce) */
 };
 
 /* One piece of a response: bytes of r->out, or a held segment view. */
@@ -122,6 +123,7 @@ typedef struct kf_piece {
 struct kf_req {
     kf_server *srv;
     kf_conn *conn;     /* NULL once the connection is gone */
+    int holds_append;  /* this Produce holds its connection's append token */
     kf_req *fifo_next; /* response FIFO */
     kf_req *live_prev, *live_next;
     kf_req_hdr hdr;
@@ -197,6 +199,9 @@ void kf__apiversions(kf_req *r);
 void kf__apiversions_unsupported(kf_req *r);
 void kf__metadata(kf_req *r);
 void kf__produce(kf_req *r);
+/* Give back the append token r holds (if any) and resume the connection's
+ * input when nothing else holds it paused. */
+void kf__append_release(kf_req *r);
 void kf__fetch(kf_req *r);
 void kf__listoffsets(kf_req *r);
 void kf__createtopics(kf_req *r);

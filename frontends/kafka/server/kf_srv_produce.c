@@ -244,6 +244,8 @@ static void
 on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
 {
     kf_req *r = arg;
+    /* Segstore has answered: the next Produce may append. */
+    kf__append_release(r);
     if (!kf__ipc_back(r))
         return;
     pr_state *st = r->hs;
@@ -321,6 +323,15 @@ void
 kf__produce(kf_req *r)
 {
     kf_produce_req *q = r->msg;
+    /* Kafka appends the Produce requests of one connection in the order
+     * they arrive.  Segstore handles concurrent IPC requests in whatever
+     * order its threads take them, so a connection has at most one Produce
+     * between dispatch and segstore's answer: the connection's input waits
+     * (conn_data) until kf__append_release. */
+    if (r->conn != NULL) {
+        r->conn->appending = 1;
+        r->holds_append = 1;
+    }
     pr_state *st = calloc(1, sizeof(*st));
     if (st == NULL)
         goto fail;

@@ -39,7 +39,19 @@
     X(BUSY, "busy, try again")                                                 \
     X(IO, "I/O error")                                                         \
     X(NOSPACE, "no space left")                                                \
-    X(INTERNAL, "internal error")
+    X(INTERNAL, "internal error")                                              \
+    X(NOKEY, "no such key")                                                    \
+    X(CONFLICT, "condition failed (version changed)")                          \
+    X(UNKNOWN_MEMBER, "unknown group member")                                  \
+    X(GENERATION, "stale group generation")                                    \
+    X(REBALANCE, "group is rebalancing")                                       \
+    X(MEMBER_REQUIRED, "join again with the assigned member id")               \
+    X(FENCED, "static member fenced by a newer instance")                      \
+    X(NOGROUP, "unknown group")                                                \
+    X(NOTEMPTY, "group has members")                                           \
+    X(GROUP_PROTOCOL, "no common group protocol")                              \
+    X(SEQUENCE, "producer sequence out of order")                              \
+    X(PRODUCER_EPOCH, "stale producer epoch")
 
 enum {
     SL_E_BASE_ = -10100,

@@ -43,10 +43,27 @@ enum ipc_op {
     IPC_OP_APPEND = 6,
     IPC_OP_READ = 7,
     IPC_OP_LIST_OFFSETS = 8,
+    /* coordination state (docs/ipc.md section 4.9 onwards) */
+    IPC_OP_KV_GET = 9,
+    IPC_OP_KV_WRITE = 10,
+    IPC_OP_KV_SCAN = 11,
+    IPC_OP_GROUP_JOIN = 12,
+    IPC_OP_GROUP_SYNC = 13,
+    IPC_OP_GROUP_HEARTBEAT = 14,
+    IPC_OP_GROUP_LEAVE = 15,
+    IPC_OP_GROUP_LIST = 16,
+    IPC_OP_GROUP_DESCRIBE = 17,
+    IPC_OP_GROUP_DELETE = 18,
+    IPC_OP_OFFSET_COMMIT = 19,
+    IPC_OP_OFFSET_FETCH = 20,
+    IPC_OP_PRODUCER_ID = 21,
+    IPC_OP_TOPIC_ADD_PARTITIONS = 22,
     /* events, published on the pub socket */
     IPC_EVT_ADVANCE = 64,
     IPC_EVT_TOPIC_CREATED = 65,
     IPC_EVT_TOPIC_DELETED = 66,
+    IPC_EVT_KV = 67,
+    IPC_EVT_GROUP = 68,
 };
 
 /* Name of an op ("APPEND"), "?" when unknown. */
@@ -331,10 +348,447 @@ int ipc_offsets_rep_encode(sl_buf *b, const ipc_offsets_result *r, size_t n);
 int ipc_offsets_rep_decode(sl_slice body, ipc_offsets_rep *m);
 int ipc_offsets_rep_next(ipc_offsets_rep *m, ipc_offsets_result *r);
 
+/* ---- KV: coordination state ----------------------------------------------
+ * A durable, ordered key/value map shared by every frontend (MQTT sessions,
+ * retained messages, QoS 2 state; Kafka committed offsets live here too,
+ * under segstore's own prefix).  Keys are str (1..IPC_STR_MAX bytes, any
+ * bytes, ordered by memcmp with the shorter first on a tie); values are
+ * bytes of at most kv.value.max (segstore config, default 4 MiB).
+ *
+ * Every write gets the store's next *revision* (> 0, strictly increasing
+ * over the whole store, also across restarts); a key's version is the
+ * revision of the write that last set it.  Keys starting with "__" are
+ * segstore's own: KV_WRITE refuses them (SL_E_INVAL).
+ *
+ * KV_GET   req: array of str key
+ *          rep: i64 revision (the store's latest),
+ *               array (same order) of { i32 status (0 | SL_E_NOKEY),
+ *                                       i64 version (0 when absent),
+ *                                       bytes value (empty when absent) }
+ * KV_WRITE req: u32 flags (reserved, 0),
+ *               array of { u8 kind, str key, i64 expect, bytes value }
+ *            kind IPC_KV_PUT sets key = value; IPC_KV_DELETE removes key
+ *            (value empty; deleting an absent key is not an error);
+ *            IPC_KV_CHECK writes nothing and only tests `expect`.
+ *            expect IPC_KV_ANY (-1): no condition; 0: the key must be
+ *            absent; > 0: the key's version must equal it.
+ *            Every condition is tested first; if any fails the header
+ *            status is SL_E_CONFLICT (text names the key) and nothing is
+ *            written.  Otherwise all writes apply atomically (after a crash
+ *            either all or none are there) with one new revision.
+ *          rep: i64 revision (the version of every key written)
+ *          The reply comes once the write is durable under the fsync
+ *          policy, like APPEND's.  One IPC_EVT_KV per key written follows.
+ * KV_SCAN  req: str prefix, str after (exclusive start key; empty = from
+ *               the first key with the prefix), u32 limit (max entries,
+ *               0 = 1000), u32 max_bytes (0 = 1 MiB; at least one entry
+ *               is returned even when it alone is larger)
+ *          rep: i64 revision, u8 more (1: entries remain past the last
+ *               one returned — scan again with after = its key),
+ *               array of { str key, i64 version, bytes value } in key order
+ */
+enum { IPC_KV_PUT = 1, IPC_KV_DELETE = 2, IPC_KV_CHECK = 3 };
+enum { IPC_KV_ANY = -1 };
+
+typedef struct ipc_kv_op {
+    uint8_t kind;
+    sl_slice key;
+    int64_t expect;
+    sl_slice value;
+} ipc_kv_op;
+
+typedef struct ipc_kv_entry {
+    int32_t status; /* KV_GET: 0 or SL_E_NOKEY; KV_SCAN: 0 */
+    sl_slice key;   /* KV_SCAN only */
+    int64_t version;
+    sl_slice value;
+} ipc_kv_entry;
+
+typedef struct ipc_kv_get_req {
+    uint32_t count;
+    sl_rd it_;
+} ipc_kv_get_req;
+
+typedef struct ipc_kv_get_rep {
+    int64_t revision;
+    uint32_t count;
+    sl_rd it_;
+} ipc_kv_get_rep;
+
+int ipc_kv_get_req_encode(sl_buf *b, const sl_slice *keys, size_t n);
+int ipc_kv_get_req_decode(sl_slice body, ipc_kv_get_req *m);
+int ipc_kv_get_req_next(ipc_kv_get_req *m, sl_slice *key);
+/* e[i].key is not sent. */
+int ipc_kv_get_rep_encode(sl_buf *b, int64_t revision, const ipc_kv_entry *e,
+                          size_t n);
+int ipc_kv_get_rep_decode(sl_slice body, ipc_kv_get_rep *m);
+int ipc_kv_get_rep_next(ipc_kv_get_rep *m, ipc_kv_entry *e);
+
+typedef struct ipc_kv_write_req {
+    uint32_t flags;
+    uint32_t count;
+    sl_rd it_;
+} ipc_kv_write_req;
+
+/* Encoders refuse a kind other than PUT/DELETE/CHECK (SL_E_INVAL); the
+ * decoder refuses it too (SL_E_MALFORMED). */
+int ipc_kv_write_req_encode(sl_buf *b, uint32_t flags, const ipc_kv_op *ops,
+                            size_t n);
+int ipc_kv_write_req_decode(sl_slice body, ipc_kv_write_req *m);
+int ipc_kv_write_req_next(ipc_kv_write_req *m, ipc_kv_op *op);
+int ipc_kv_write_rep_encode(sl_buf *b, int64_t revision);
+int ipc_kv_write_rep_decode(sl_slice body, int64_t *revision);
+
+typedef struct ipc_kv_scan_req {
+    sl_slice prefix;
+    sl_slice after;
+    uint32_t limit;
+    uint32_t max_bytes;
+} ipc_kv_scan_req;
+
+typedef struct ipc_kv_scan_rep {
+    int64_t revision;
+    uint8_t more;
+    uint32_t count;
+    sl_rd it_;
+} ipc_kv_scan_rep;
+
+int ipc_kv_scan_req_encode(sl_buf *b, const ipc_kv_scan_req *m);
+int ipc_kv_scan_req_decode(sl_slice body, ipc_kv_scan_req *m);
+/* e[i].status is not sent. */
+int ipc_kv_scan_rep_encode(sl_buf *b, int64_t revision, int more,
+                           const ipc_kv_entry *e, size_t n);
+int ipc_kv_scan_rep_decode(sl_slice body, ipc_kv_scan_rep *m);
+int ipc_kv_scan_rep_next(ipc_kv_scan_rep *m, ipc_kv_entry *e);
+
+/* ---- groups: a generic membership service ----------------------------------
+ * The classic Kafka group protocol's coordinator, kept in segstore so that
+ * every frontend instance sees one state (docs/ipc.md section 4.12).  Group
+ * replies carry their outcome in an `i32 error` body field (0 or SL_E_*),
+ * because some outcomes come with data (MEMBER_REQUIRED carries the
+ * assigned member id); the header status stays for whole-request failures
+ * (MALFORMED, CLOSED).  Errors used: SL_E_UNKNOWN_MEMBER, SL_E_GENERATION,
+ * SL_E_REBALANCE, SL_E_MEMBER_REQUIRED, SL_E_FENCED, SL_E_NOGROUP,
+ * SL_E_NOTEMPTY, SL_E_GROUP_PROTOCOL, SL_E_INVAL (bad timeouts or ids).
+ *
+ * GROUP_JOIN  req: str group, str member_id ("" = new member),
+ *                  str instance_id ("" = dynamic member; else static),
+ *                  str protocol_type, i32 session_timeout_ms,
+ *                  i32 rebalance_timeout_ms, str client_id, str client_host,
+ *                  u32 flags (IPC_JOIN_REQUIRE_MEMBER_ID: a new dynamic
+ *                  member gets MEMBER_REQUIRED plus its id and must join
+ *                  again with it — JoinGroup v4+),
+ *                  array of { str name, bytes metadata } protocols
+ *             rep: i32 error, i32 generation, str protocol_name,
+ *                  str leader, str member_id,
+ *                  array of { str member_id, str instance_id,
+ *                             bytes metadata } (only for the leader)
+ *             The reply is held until the rebalance completes (every
+ *             known member joined, or rebalance_timeout passed).
+ * GROUP_SYNC  req: str group, i32 generation, str member_id,
+ *                  str instance_id, str protocol_type, str protocol_name,
+ *                  array of { str member_id, bytes assignment } (leader)
+ *             rep: i32 error, str protocol_type, str protocol_name,
+ *                  bytes assignment
+ *             A follower's reply is held until the leader's sync arrives.
+ * GROUP_HEARTBEAT req: str group, i32 generation, str member_id,
+ *                  str instance_id
+ *             rep: i32 error (REBALANCE tells the member to join again)
+ * GROUP_LEAVE req: str group, array of { str member_id, str instance_id }
+ *             rep: i32 error, array (same order) of { i32 error }
+ * GROUP_LIST  req: empty
+ *             rep: array of { str group, str protocol_type, u8 state }
+ * GROUP_DESCRIBE req: array of str group
+ *             rep: array (same order) of { i32 error, str group, u8 state,
+ *                  str protocol_type, str protocol_name,
+ *                  array of { str member_id, str instance_id,
+ *                             str client_id, str client_host,
+ *                             bytes metadata, bytes assignment } }
+ *             An unknown group is described as DEAD with no members
+ *             (error 0), as Kafka does.
+ * GROUP_DELETE req: array of str group
+ *             rep: array (same order) of { i32 error } (NOTEMPTY while it
+ *             has members; NOGROUP when it has neither members nor offsets)
+ * OFFSET_COMMIT req: str group, i32 generation (-1: a commit outside the
+ *                  group protocol, allowed only while the group has no
+ *                  members), str member_id, str instance_id,
+ *                  array of { str topic, i32 partition, i64 offset,
+ *                             i32 leader_epoch, str metadata }
+ *             rep: array (same order) of { i32 error }
+ *             Durable (fsync policy) before the reply.
+ * OFFSET_FETCH req: str group, u8 all (1: every committed partition of
+ *                  the group; the array is then empty),
+ *                  array of { str topic, i32 partition }
+ *             rep: i32 error, array of { str topic, i32 partition,
+ *                  i64 offset (-1 when none committed), i32 leader_epoch,
+ *                  str metadata, i32 error }
+ */
+enum { IPC_JOIN_REQUIRE_MEMBER_ID = 1 };
+enum ipc_group_state {
+    IPC_GROUP_EMPTY = 0,
+    IPC_GROUP_PREPARING_REBALANCE = 1,
+    IPC_GROUP_COMPLETING_REBALANCE = 2,
+    IPC_GROUP_STABLE = 3,
+    IPC_GROUP_DEAD = 4,
+};
+/* "Empty", "PreparingRebalance", … (Kafka's names), "?" when unknown. */
+const char *ipc_group_state_name(int state);
+
+typedef struct ipc_group_protocol {
+    sl_slice name;
+    sl_slice metadata;
+} ipc_group_protocol;
+
+typedef struct ipc_join_req {
+    sl_slice group, member_id, instance_id, protocol_type;
+    int32_t session_timeout_ms, rebalance_timeout_ms;
+    sl_slice client_id, client_host;
+    uint32_t flags;
+    uint32_t nprotocols;
+    sl_rd protocols_;
+} ipc_join_req;
+
+typedef struct ipc_join_member {
+    sl_slice member_id, instance_id, metadata;
+} ipc_join_member;
+
+typedef struct ipc_join_rep {
+    int32_t error;
+    int32_t generation;
+    sl_slice protocol_name, leader, member_id;
+    uint32_t nmembers;
+    sl_rd members_;
+} ipc_join_rep;
+
+/* The encoder takes m's scalar fields and the protocols array. */
+int ipc_join_req_encode(sl_buf *b, const ipc_join_req *m,
+                        const ipc_group_protocol *protocols, size_t n);
+int ipc_join_req_decode(sl_slice body, ipc_join_req *m);
+int ipc_join_req_next(ipc_join_req *m, ipc_group_protocol *p);
+int ipc_join_rep_encode(sl_buf *b, const ipc_join_rep *m,
+                        const ipc_join_member *members, size_t n);
+int ipc_join_rep_decode(sl_slice body, ipc_join_rep *m);
+int ipc_join_rep_next(ipc_join_rep *m, ipc_join_member *x);
+
+typedef struct ipc_sync_assignment {
+    sl_slice member_id, assignment;
+} ipc_sync_assignment;
+
+typedef struct ipc_sync_req {
+    sl_slice group;
+    int32_t generation;
+    sl_slice member_id, instance_id, protocol_type, protocol_name;
+    uint32_t count;
+    sl_rd it_;
+} ipc_sync_req;
+
+typedef struct ipc_sync_rep {
+    int32_t error;
+    sl_slice protocol_type, protocol_name, assignment;
+} ipc_sync_rep;
+
+int ipc_sync_req_encode(sl_buf *b, const ipc_sync_req *m,
+                        const ipc_sync_assignment *a, size_t n);
+int ipc_sync_req_decode(sl_slice body, ipc_sync_req *m);
+int ipc_sync_req_next(ipc_sync_req *m, ipc_sync_assignment *a);
+int ipc_sync_rep_encode(sl_buf *b, const ipc_sync_rep *m);
+int ipc_sync_rep_decode(sl_slice body, ipc_sync_rep *m);
+
+typedef struct ipc_heartbeat_req {
+    sl_slice group;
+    int32_t generation;
+    sl_slice member_id, instance_id;
+} ipc_heartbeat_req;
+
+int ipc_heartbeat_req_encode(sl_buf *b, const ipc_heartbeat_req *m);
+int ipc_heartbeat_req_decode(sl_slice body, ipc_heartbeat_req *m);
+/* HEARTBEAT's reply body is `i32 error` alone. */
+int ipc_group_error_rep_encode(sl_buf *b, int op, int32_t error);
+int ipc_group_error_rep_decode(sl_slice body, int32_t *error);
+
+typedef struct ipc_leave_member {
+    sl_slice member_id, instance_id;
+} ipc_leave_member;
+
+typedef struct ipc_leave_req {
+    sl_slice group;
+    uint32_t count;
+    sl_rd it_;
+} ipc_leave_req;
+
+typedef struct ipc_errors_rep { /* i32 error, array of i32 error */
+    int32_t error;
+    uint32_t count;
+    sl_rd it_;
+} ipc_errors_rep;
+
+int ipc_leave_req_encode(sl_buf *b, sl_slice group, const ipc_leave_member *m,
+                         size_t n);
+int ipc_leave_req_decode(sl_slice body, ipc_leave_req *m);
+int ipc_leave_req_next(ipc_leave_req *m, ipc_leave_member *x);
+int ipc_leave_rep_encode(sl_buf *b, int32_t error, const int32_t *errors,
+                         size_t n);
+int ipc_leave_rep_decode(sl_slice body, ipc_errors_rep *m);
+int ipc_errors_rep_next(ipc_errors_rep *m, int32_t *error);
+
+typedef struct ipc_group_listing {
+    sl_slice group, protocol_type;
+    uint8_t state;
+} ipc_group_listing;
+
+typedef struct ipc_group_list_rep {
+    uint32_t count;
+    sl_rd it_;
+} ipc_group_list_rep;
+
+int ipc_group_list_req_encode(sl_buf *b);
+int ipc_group_list_rep_encode(sl_buf *b, const ipc_group_listing *g, size_t n);
+int ipc_group_list_rep_decode(sl_slice body, ipc_group_list_rep *m);
+int ipc_group_list_rep_next(ipc_group_list_rep *m, ipc_group_listing *g);
+
+/* GROUP_DESCRIBE and GROUP_DELETE requests: array of str group. */
+typedef struct ipc_names_req {
+    uint32_t count;
+    sl_rd it_;
+} ipc_names_req;
+
+int ipc_names_req_encode(sl_buf *b, int op, const sl_slice *names, size_t n);
+int ipc_names_req_decode(sl_slice body, ipc_names_req *m);
+int ipc_names_req_next(ipc_names_req *m, sl_slice *name);
+
+typedef struct ipc_group_member_info {
+    sl_slice member_id, instance_id, client_id, client_host;
+    sl_slice metadata, assignment;
+} ipc_group_member_info;
+
+typedef struct ipc_group_info {
+    int32_t error;
+    sl_slice group;
+    uint8_t state;
+    sl_slice protocol_type, protocol_name;
+    uint32_t nmembers;
+    sl_rd members_;
+} ipc_group_info;
+
+typedef struct ipc_group_describe_rep {
+    uint32_t count;
+    sl_rd it_;
+} ipc_group_describe_rep;
+
+/* Encoding is incremental because each group has its own member array:
+ * begin with the group count, then per group one _group call followed by
+ * exactly g->nmembers _member calls (g->members_ is ignored). */
+int ipc_group_describe_rep_begin(sl_buf *b, size_t ngroups);
+int ipc_group_describe_rep_group(sl_buf *b, const ipc_group_info *g);
+int ipc_group_describe_rep_member(sl_buf *b, const ipc_group_member_info *m);
+int ipc_group_describe_rep_decode(sl_slice body, ipc_group_describe_rep *m);
+int ipc_group_describe_rep_next(ipc_group_describe_rep *m, ipc_group_info *g);
+int ipc_group_info_next_member(ipc_group_info *g, ipc_group_member_info *x);
+
+/* GROUP_DELETE reply: array of i32 error (the ipc_errors_rep cursor, with
+ * error = 0). */
+int ipc_group_delete_rep_encode(sl_buf *b, const int32_t *errors, size_t n);
+int ipc_group_delete_rep_decode(sl_slice body, ipc_errors_rep *m);
+
+typedef struct ipc_commit_entry {
+    sl_slice topic;
+    int32_t partition;
+    int64_t offset;
+    int32_t leader_epoch;
+    sl_slice metadata;
+} ipc_commit_entry;
+
+typedef struct ipc_commit_req {
+    sl_slice group;
+    int32_t generation;
+    sl_slice member_id, instance_id;
+    uint32_t count;
+    sl_rd it_;
+} ipc_commit_req;
+
+int ipc_commit_req_encode(sl_buf *b, const ipc_commit_req *m,
+                          const ipc_commit_entry *e, size_t n);
+int ipc_commit_req_decode(sl_slice body, ipc_commit_req *m);
+int ipc_commit_req_next(ipc_commit_req *m, ipc_commit_entry *e);
+/* reply: array of i32 error (ipc_errors_rep with error = 0) */
+int ipc_commit_rep_encode(sl_buf *b, const int32_t *errors, size_t n);
+int ipc_commit_rep_decode(sl_slice body, ipc_errors_rep *m);
+
+typedef struct ipc_topic_partition {
+    sl_slice topic;
+    int32_t partition;
+} ipc_topic_partition;
+
+typedef struct ipc_offset_fetch_req {
+    sl_slice group;
+    uint8_t all;
+    uint32_t count;
+    sl_rd it_;
+} ipc_offset_fetch_req;
+
+typedef struct ipc_committed {
+    sl_slice topic;
+    int32_t partition;
+    int64_t offset;
+    int32_t leader_epoch;
+    sl_slice metadata;
+    int32_t error;
+} ipc_committed;
+
+typedef struct ipc_offset_fetch_rep {
+    int32_t error;
+    uint32_t count;
+    sl_rd it_;
+} ipc_offset_fetch_rep;
+
+int ipc_offset_fetch_req_encode(sl_buf *b, sl_slice group, int all,
+                                const ipc_topic_partition *tp, size_t n);
+int ipc_offset_fetch_req_decode(sl_slice body, ipc_offset_fetch_req *m);
+int ipc_offset_fetch_req_next(ipc_offset_fetch_req *m, ipc_topic_partition *tp);
+int ipc_offset_fetch_rep_encode(sl_buf *b, int32_t error,
+                                const ipc_committed *c, size_t n);
+int ipc_offset_fetch_rep_decode(sl_slice body, ipc_offset_fetch_rep *m);
+int ipc_offset_fetch_rep_next(ipc_offset_fetch_rep *m, ipc_committed *c);
+
+/* ---- PRODUCER_ID ----------------------------------------------------------
+ * req:  u32 flags (reserved, 0)
+ * rep:  i64 producer_id, i32 epoch (0)
+ * A new id for an idempotent producer, never handed out before (durable).
+ * APPEND then deduplicates batches with producerId >= 0: a repeat of one
+ * of the last 5 batches of (producer, partition) answers status 0 with the
+ * original offsets; a sequence gap answers SL_E_SEQUENCE; an epoch below
+ * the last seen SL_E_PRODUCER_EPOCH.  Transactions are not supported.
+ */
+int ipc_producer_id_req_encode(sl_buf *b);
+int ipc_producer_id_req_decode(sl_slice body);
+int ipc_producer_id_rep_encode(sl_buf *b, int64_t producer_id, int32_t epoch);
+int ipc_producer_id_rep_decode(sl_slice body, int64_t *producer_id,
+                               int32_t *epoch);
+
+/* ---- TOPIC_ADD_PARTITIONS -------------------------------------------------
+ * req:  str name, i32 count (the new total), u8 validate_only
+ * rep:  empty; SL_E_NOTOPIC, SL_E_INVAL (count not above the current one
+ *       or over the limit) with text
+ */
+int ipc_add_partitions_req_encode(sl_buf *b, sl_slice name, int32_t count,
+                                  int validate_only);
+int ipc_add_partitions_req_decode(sl_slice body, sl_slice *name, int32_t *count,
+                                  uint8_t *validate_only);
+
 /* ---- events -------------------------------------------------------------
  * IPC_EVT_ADVANCE:        str topic, i32 partition, i64 high_watermark
  * IPC_EVT_TOPIC_CREATED:  str topic, i32 partitions
  * IPC_EVT_TOPIC_DELETED:  str topic, i32 partitions (0)
+ * IPC_EVT_KV:             str key, i64 version (the write's revision),
+ *                         i64 prev_revision (the store's revision before
+ *                         this write: a subscriber that saw another
+ *                         revision last has missed events and must
+ *                         rescan), u8 deleted, bytes value (empty when
+ *                         deleted).  One event per key written; keys
+ *                         starting with "__" are not announced.
+ * IPC_EVT_GROUP:          str group, i32 generation, u8 state — the group
+ *                         began or ended a rebalance (a hint for members
+ *                         to heartbeat early)
  * Subscribers may filter with the 4-byte prefix 'S' 'L' version op.
  */
 typedef struct ipc_event {
@@ -343,6 +797,13 @@ typedef struct ipc_event {
     int32_t partition;      /* ADVANCE */
     int64_t high_watermark; /* ADVANCE */
     int32_t partitions;     /* TOPIC_CREATED / DELETED */
+    sl_slice key;           /* KV (also GROUP: the group name) */
+    int64_t version;        /* KV */
+    int64_t prev_revision;  /* KV */
+    uint8_t deleted;        /* KV */
+    sl_slice value;         /* KV */
+    int32_t generation;     /* GROUP */
+    uint8_t state;          /* GROUP */
 } ipc_event;
 
 int ipc_event_encode(sl_buf *b, const ipc_event *e);

@@ -906,7 +906,10 @@ publish_loop(void *arg)
 {
     publisher *p = arg;
     sl_buf b = {0};
-    ipc_event e = {IPC_EVT_ADVANCE, sl_slice_str("orders"), 4, 99, 0};
+    ipc_event e = {.op = IPC_EVT_ADVANCE,
+                   .topic = sl_slice_str("orders"),
+                   .partition = 4,
+                   .high_watermark = 99};
 
     while (!atomic_load(&p->stop)) {
         nng_send(p->pub, "garbage", 7, 0);

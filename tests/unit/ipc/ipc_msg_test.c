@@ -867,7 +867,10 @@ test_bad_header(void **state)
                      SL_E_VERSION);
 
     /* Events: version, status, op and length rules. */
-    ipc_event ev = {IPC_EVT_ADVANCE, sl_slice_str("t"), 1, 2, 0};
+    ipc_event ev = {.op = IPC_EVT_ADVANCE,
+                    .topic = sl_slice_str("t"),
+                    .partition = 1,
+                    .high_watermark = 2};
     assert_int_equal(ipc_event_encode(&b, &ev), 0);
     b.p[2] = 9;
     assert_int_equal(ipc_event_decode(sl_slice_make(b.p, b.n), &e),

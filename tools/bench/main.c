@@ -2,16 +2,20 @@
  * sluice-bench — load generator and measurement tool.
  *
  *   sluice-bench segstore [options]
+ *   sluice-bench kafka --bootstrap HOST:PORT [options]     (kafka.c)
  *
  * Appends RecordBatch v2 batches over IPC from C concurrent appenders and
  * reports MB/s, appends/s and append latency p50/p99 for each fsync policy
  * and batch size, next to the raw sequential-write bandwidth of the same
  * disk measured in the same run.  Without --segstore it starts its own
- * sluice-segstore for each policy on a fresh data directory.
+ * sluice-segstore for each policy on a fresh data directory.  `kafka`
+ * drives any Kafka-protocol broker with librdkafka; it is built only
+ * when librdkafka is found (pkg-config rdkafka).
  *
  * It is a benchmark, not a test: it asserts nothing and never fails on a
  * number.  docs/performance.md records its output.
  */
+#include "bench_impl.h"
 #include "ipc_client.h"
 #include "sl_batch.h"
 
@@ -501,6 +505,15 @@ main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "segstore") == 0)
         return cmd_segstore(argc - 2, argv + 2, argv[0]);
+    if (argc >= 2 && strcmp(argv[1], "kafka") == 0) {
+#ifdef SLUICE_BENCH_KAFKA
+        return bench_kafka_main(argc - 2, argv + 2);
+#else
+        fprintf(stderr, "sluice-bench: built without librdkafka (install "
+                        "librdkafka-dev and reconfigure)\n");
+        return 2;
+#endif
+    }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("sluice-bench %s\n", SLUICE_VERSION);
         return 0;
@@ -509,8 +522,8 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "sluice-bench: scenarios: segstore (mqtt and kafka come "
-                    "with their frontends)\n");
+    fprintf(stderr, "sluice-bench: scenarios: segstore, kafka (kafka "
+                    "--help for its options)\n");
     usage(stderr);
     return 2;
 }

@@ -24,8 +24,10 @@ import kafka_test as kt  # noqa: E402
 from kafka_test import (Raw, batch, kbytes, kcat, kstr,  # noqa: E402
                         produce_body, produce_errors, record, request)
 
-SERVED = {0: (3, 7), 1: (4, 10), 2: (1, 4), 3: (0, 7), 18: (0, 3),
-          19: (0, 4), 20: (0, 3), 32: (0, 2)}
+SERVED = {0: (3, 7), 1: (4, 10), 2: (1, 4), 3: (0, 7), 8: (2, 7),
+          9: (1, 5), 10: (0, 2), 11: (0, 5), 12: (0, 3), 13: (0, 2),
+          14: (0, 3), 15: (0, 4), 16: (0, 2), 18: (0, 3), 19: (0, 4),
+          20: (0, 3), 22: (0, 1), 32: (0, 2), 37: (0, 1), 42: (0, 1)}
 
 
 def apiversions_v0(body):
@@ -124,20 +126,19 @@ class BadInputTest(kt.KafkaTestBase):
 
     def test_unknown_and_unserved_apis(self):
         n = self.node()
-        # Unknown key; a key the codec knows but this binary does not
-        # serve yet (groups, InitProducerId, CreatePartitions); a served
-        # key at a version outside its range.  Kafka closes, so do we.
-        for key, ver, body in [(99, 0, b""), (10, 0, kstr("g")),
-                               (22, 0, kstr(None) + b"\x00\x00\x03\xe8"),
-                               (37, 0, b"\x00\x00\x00\x00"),
-                               (8, 2, b""), (9, 1, b""), (16, 0, b""),
+        # Unknown keys (one Kafka defines, one it does not); served keys
+        # at versions outside their ranges (OffsetCommit v0-1 and
+        # LeaveGroup v3+ are not served).  Kafka closes, so do we.
+        for key, ver, body in [(99, 0, b""), (24, 0, b""), (10, 3, b""),
+                               (22, 2, b""), (37, 2, b""), (8, 1, b""),
+                               (9, 0, b""), (13, 3, b""), (16, 3, b""),
                                (0, 8, b""), (1, 11, b""), (3, 8, b""),
                                (2, 0, b"")]:
             self.closes(n, request(key, ver, 7, body), "api %d v%d" %
                         (key, ver))
         self.assert_alive(n)
         self.assertEqual(n.stop_kafka(signal.SIGTERM), 0)
-        self.assertIn("unsupported=11 ", n.log())
+        self.assertIn("unsupported=13 ", n.log())
 
     def test_apiversions_versions(self):
         n = self.node()
@@ -208,8 +209,6 @@ class BadInputTest(kt.KafkaTestBase):
             (batch(good, attrs_extra=0x08), 32, "LogAppendTime from client"),
             (batch(good, producer_id=7, base_seq=-1), 87,
              "producerId without sequence"),
-            (batch(good, producer_id=7, base_seq=0), 59,
-             "idempotence is not served yet"),
             (batch(good, attrs_extra=0x10), 48, "transactional batch"),
             (batch(good, magic=1), 87, "magic 1"),
             (batch(good, codec=7), 76, "compression codec 7"),

@@ -54,6 +54,11 @@ const sl_conf_key kf_config_keys[] = {
      "answered with a retriable error."},
     {"segstore.inflight", SL_CONF_I64, F(ipc_inflight), 1, 4096, "128", 0, NULL,
      "IPC requests on the wire to segstore at once (nng contexts)."},
+    {"group.inflight", SL_CONF_I64, F(group_inflight), 1, 4096, "1024", 0, NULL,
+     "JoinGroup and SyncGroup requests on the wire to segstore at once, on "
+     "a second IPC client without a timeout: segstore holds each until its "
+     "group's rebalance completes, so this bounds the members joining "
+     "through one instance at once (more wait in a queue)."},
     {"shutdown.timeout.ms", SL_CONF_I64, F(shutdown_timeout_ms), 0, 600000,
      "10000", 0, NULL,
      "On SIGTERM, how long requests in flight may take before connections "

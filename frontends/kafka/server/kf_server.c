@@ -149,6 +149,18 @@ kf__ipc(kf_req *r, sl_buf *msg, ipc_client_cb cb)
     return rc;
 }
 
+int
+kf__ipc_group(kf_req *r, sl_buf *msg, ipc_client_cb cb)
+{
+    int rc =
+        ipc_client_request(r->srv->gipc, sl_slice_make(msg->p, msg->n), cb, r);
+    if (rc == 0)
+        r->ipc_pending++;
+    else
+        r->srv->st.ipc_errors++;
+    return rc;
+}
+
 bool
 kf__ipc_back(kf_req *r)
 {
@@ -318,7 +330,7 @@ conn_flush(kf_conn *k)
  */
 
 int16_t
-kf__err_from_sl(int rc, int16_t transport_err)
+kf__err_from_sl(int rc, int16_t api_key, int16_t transport_err)
 {
     switch (rc) {
     case 0:
@@ -334,7 +346,9 @@ kf__err_from_sl(int rc, int16_t transport_err)
     case SL_E_PARTIAL:
         return KF_ERR_CORRUPT_MESSAGE;
     case SL_E_TOOBIG:
-        return KF_ERR_MESSAGE_TOO_LARGE;
+        return api_key == KF_API_OFFSET_COMMIT
+                   ? KF_ERR_OFFSET_METADATA_TOO_LARGE
+                   : KF_ERR_MESSAGE_TOO_LARGE;
     case SL_E_VERSION:
         return KF_ERR_INVALID_RECORD;
     case SL_E_IO:
@@ -343,10 +357,40 @@ kf__err_from_sl(int rc, int16_t transport_err)
     case SL_E_EXISTS:
         return KF_ERR_TOPIC_ALREADY_EXISTS;
     case SL_E_INVAL:
+        /* Segstore's JOIN refuses bad session or rebalance timeouts;
+         * TOPIC_ADD_PARTITIONS a count not above the current one. */
+        if (api_key == KF_API_JOIN_GROUP)
+            return KF_ERR_INVALID_SESSION_TIMEOUT;
+        if (api_key == KF_API_CREATE_PARTITIONS)
+            return KF_ERR_INVALID_PARTITIONS;
         return KF_ERR_INVALID_REQUEST;
+    /* The group coordinator (segstore's membership service). */
+    case SL_E_UNKNOWN_MEMBER:
+        return KF_ERR_UNKNOWN_MEMBER_ID;
+    case SL_E_GENERATION:
+        return KF_ERR_ILLEGAL_GENERATION;
+    case SL_E_REBALANCE:
+        return KF_ERR_REBALANCE_IN_PROGRESS;
+    case SL_E_MEMBER_REQUIRED:
+        return KF_ERR_MEMBER_ID_REQUIRED;
+    case SL_E_FENCED:
+        return KF_ERR_FENCED_INSTANCE_ID;
+    case SL_E_NOGROUP:
+        return KF_ERR_GROUP_ID_NOT_FOUND;
+    case SL_E_NOTEMPTY:
+        return KF_ERR_NON_EMPTY_GROUP;
+    case SL_E_GROUP_PROTOCOL:
+        return KF_ERR_INCONSISTENT_GROUP_PROTOCOL;
+    /* Idempotent producers: segstore's per-partition sequence checks. */
+    case SL_E_SEQUENCE:
+        return KF_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case SL_E_PRODUCER_EPOCH:
+        return KF_ERR_INVALID_PRODUCER_EPOCH;
     default:
         /* Segstore shutting down or unreachable, a timeout, a broken
-         * connection: nothing was acknowledged, the client may retry. */
+         * connection: nothing was acknowledged, the client may retry.
+         * For the group APIs transport_err is COORDINATOR_NOT_AVAILABLE,
+         * which sends clients to FindCoordinator and back. */
         return transport_err;
     }
 }
@@ -510,6 +554,42 @@ dispatch(kf_conn *k, sl_slice frame)
         break;
     case KF_API_DESCRIBE_CONFIGS:
         kf__describeconfigs(r);
+        break;
+    case KF_API_CREATE_PARTITIONS:
+        kf__createpartitions(r);
+        break;
+    case KF_API_FIND_COORDINATOR:
+        kf__findcoordinator(r);
+        break;
+    case KF_API_JOIN_GROUP:
+        kf__joingroup(r);
+        break;
+    case KF_API_SYNC_GROUP:
+        kf__syncgroup(r);
+        break;
+    case KF_API_HEARTBEAT:
+        kf__heartbeat(r);
+        break;
+    case KF_API_LEAVE_GROUP:
+        kf__leavegroup(r);
+        break;
+    case KF_API_OFFSET_COMMIT:
+        kf__offsetcommit(r);
+        break;
+    case KF_API_OFFSET_FETCH:
+        kf__offsetfetch(r);
+        break;
+    case KF_API_LIST_GROUPS:
+        kf__listgroups(r);
+        break;
+    case KF_API_DESCRIBE_GROUPS:
+        kf__describegroups(r);
+        break;
+    case KF_API_DELETE_GROUPS:
+        kf__deletegroups(r);
+        break;
+    case KF_API_INIT_PRODUCER_ID:
+        kf__initproducerid(r);
         break;
     default:
         /* kf__api_served() admits nothing else. */
@@ -757,6 +837,19 @@ kf_server_start(kf_server *s, const kf_config *cfg, uv_loop_t *loop, char *err,
         .timeout_ms = (int)cfg->ipc_timeout_ms,
     };
     int rc = ipc_client_new(&io, &s->ipc);
+    if (rc != 0) {
+        snprintf(err, errlen, "segstore=%s: %s", cfg->segstore,
+                 sl_strerror(rc));
+        return rc;
+    }
+    /* Held JoinGroup/SyncGroup replies: no timeout (a rebalance may take
+     * a member's whole rebalance timeout), and contexts of their own so
+     * that they never queue the data path behind them. */
+    ipc_client_opts go = io;
+    go.name = "sluice-kafka-groups";
+    go.max_inflight = (int)cfg->group_inflight;
+    go.timeout_ms = -1;
+    rc = ipc_client_new(&go, &s->gipc);
     if (rc != 0) {
         snprintf(err, errlen, "segstore=%s: %s", cfg->segstore,
                  sl_strerror(rc));

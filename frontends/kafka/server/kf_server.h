@@ -43,6 +43,7 @@ typedef struct kf_config {
     int64_t conn_max_inflight;
     int64_t ipc_timeout_ms;
     int64_t ipc_inflight;
+    int64_t group_inflight;
     int64_t shutdown_timeout_ms;
     /* derived by kf_config_finish */
     char adv_host[SL_CONF_STR_MAX];
@@ -85,6 +86,10 @@ struct kf_server {
     uv_loop_t *loop;
     fe_server *fe;
     ipc_client *ipc;
+    /* JoinGroup and SyncGroup only: segstore holds their replies until a
+     * rebalance completes, so this client has no timeout (kf_srv_groups.c) */
+    ipc_client *gipc;
+    uint64_t txn_warned_at; /* uv_now of the last KF-TXN warning */
     int hello_ok;   /* HELLO answered: cluster id, data dir, is_local known */
     int is_local;   /* READ descriptors usable */
     int subscribed; /* ADVANCE events flow */
@@ -169,6 +174,9 @@ void kf__req_done(kf_req *r);
 /* Send an IPC request on behalf of r (r->ipc_pending counts it).  On
  * failure cb is not called and the code is returned. */
 int kf__ipc(kf_req *r, sl_buf *msg, ipc_client_cb cb);
+/* The same on the group client, whose requests may be held for as long as
+ * a rebalance takes (JoinGroup, SyncGroup). */
+int kf__ipc_group(kf_req *r, sl_buf *msg, ipc_client_cb cb);
 /* In an IPC callback: account for the reply; returns false when r was
  * orphaned and freed meanwhile (the callback must return at once). */
 bool kf__ipc_back(kf_req *r);
@@ -190,8 +198,13 @@ void kf__conn_fail(kf_req *r, int why);
 
 /* Topic names Kafka accepts: [a-zA-Z0-9._-]{1,249}, not "." or "..". */
 bool kf__topic_valid(sl_slice name);
-/* Kafka error code for an SL_E_* / transport code from segstore. */
-int16_t kf__err_from_sl(int rc, int16_t transport_err);
+/* The one map from segstore's answers to Kafka error codes: rc is an
+ * SL_E_* code (an entry's status, a group reply's error, a header status)
+ * or a transport failure (timeout, broken connection), which gives
+ * transport_err.  api_key decides the few codes whose Kafka meaning
+ * depends on the request (SL_E_INVAL on JoinGroup is a bad session or
+ * rebalance timeout). */
+int16_t kf__err_from_sl(int rc, int16_t api_key, int16_t transport_err);
 
 /* Handler families; each decodes r->msg (already decoded) and eventually
  * calls kf__req_done. */
@@ -207,6 +220,19 @@ void kf__listoffsets(kf_req *r);
 void kf__createtopics(kf_req *r);
 void kf__deletetopics(kf_req *r);
 void kf__describeconfigs(kf_req *r);
+void kf__createpartitions(kf_req *r);
+/* kf_srv_groups.c */
+void kf__findcoordinator(kf_req *r);
+void kf__joingroup(kf_req *r);
+void kf__syncgroup(kf_req *r);
+void kf__heartbeat(kf_req *r);
+void kf__leavegroup(kf_req *r);
+void kf__offsetcommit(kf_req *r);
+void kf__offsetfetch(kf_req *r);
+void kf__listgroups(kf_req *r);
+void kf__describegroups(kf_req *r);
+void kf__deletegroups(kf_req *r);
+void kf__initproducerid(kf_req *r);
 
 /* True when this binary serves api_key at version (what ApiVersions
  * advertises).  The ranges come from the codec's table. */

@@ -1,6 +1,7 @@
 /*
  * kf_srv_admin.c — the topic administration APIs: CreateTopics (v0-4),
- * DeleteTopics (v0-3) and DescribeConfigs (v0-2).
+ * DeleteTopics (v0-3), DescribeConfigs (v0-2) and CreatePartitions
+ * (v0-1).
  *
  * Segstore's topic operations take one topic each, so these send one IPC
  * request per topic, all at once, and answer when the last reply is in.
@@ -15,6 +16,12 @@
  * validate_only checks everything locally (names, counts, replication,
  * config key names, existence) but cannot check config values: segstore
  * has no dry-run creation.
+ *
+ * CreatePartitions: segstore's TOPIC_ADD_PARTITIONS per topic (count is
+ * the new total; validate_only is passed on, segstore checks without
+ * adding).  A manual assignment may name only this broker, one replica per
+ * new partition (INVALID_REPLICA_ASSIGNMENT); a count not above the
+ * current one is INVALID_PARTITIONS with segstore's reason.
  *
  * DescribeConfigs: topic resources list segstore's effective configs.
  * Segstore does not say which values are per-topic overrides and which
@@ -147,8 +154,8 @@ ad_back(void *arg, int32_t *item)
 }
 
 static void
-item_from_reply(ad_item *it, int rc, const ipc_hdr *h, sl_slice body,
-                int16_t inval)
+item_from_reply(ad_item *it, int16_t api_key, int rc, const ipc_hdr *h,
+                sl_slice body, int16_t inval)
 {
     if (rc != 0) {
         it->err = KF_ERR_REQUEST_TIMED_OUT;
@@ -158,7 +165,7 @@ item_from_reply(ad_item *it, int rc, const ipc_hdr *h, sl_slice body,
         it->err = KF_ERR_NONE;
         return;
     }
-    it->err = kf__err_from_sl(h->status, KF_ERR_REQUEST_TIMED_OUT);
+    it->err = kf__err_from_sl(h->status, api_key, KF_ERR_REQUEST_TIMED_OUT);
     if (h->status == SL_E_INVAL)
         it->err = inval;
     sl_slice text;
@@ -202,7 +209,7 @@ on_ct_create(void *arg, int rc, const ipc_hdr *h, sl_slice body)
         return;
     ad_state *st = r->hs;
     kf_createtopics_req *q = r->msg;
-    item_from_reply(&st->items[i], rc, h, body,
+    item_from_reply(&st->items[i], r->hdr.api_key, rc, h, body,
                     q->topics[i].n_configs > 0 ? KF_ERR_INVALID_CONFIG
                                                : KF_ERR_INVALID_PARTITIONS);
     if (st->pending == 0)
@@ -399,7 +406,8 @@ on_dt_delete(void *arg, int rc, const ipc_hdr *h, sl_slice body)
         return;
     ad_state *st = r->hs;
     kf_deletetopics_req *q = r->msg;
-    item_from_reply(&st->items[i], rc, h, body, KF_ERR_INVALID_REQUEST);
+    item_from_reply(&st->items[i], r->hdr.api_key, rc, h, body,
+                    KF_ERR_INVALID_REQUEST);
     /* Later duplicates of the name share the answer. */
     for (int32_t j = i + 1; j < q->n_topic_names; j++)
         if (same(q->topic_names[j], q->topic_names[i]))
@@ -572,7 +580,7 @@ on_dc_describe(void *arg, int rc, const ipc_hdr *h, sl_slice body)
     ad_state *st = r->hs;
     kf_describeconfigs_req *q = r->msg;
     ad_item *it = &st->items[i];
-    item_from_reply(it, rc, h, body, KF_ERR_INVALID_REQUEST);
+    item_from_reply(it, r->hdr.api_key, rc, h, body, KF_ERR_INVALID_REQUEST);
     ipc_topic_describe_rep m;
     if (it->err == KF_ERR_NONE) {
         if (ipc_topic_describe_rep_decode(body, &m) != 0) {
@@ -634,4 +642,100 @@ kf__describeconfigs(kf_req *r)
     sl_buf_fini(&b);
     if (st->pending == 0)
         dc_respond(r);
+}
+
+/* ---- CreatePartitions
+ * --------------------------------------------------------- */
+
+static void
+cp_respond(kf_req *r)
+{
+    ad_state *st = r->hs;
+    kf_createpartitions_req *q = r->msg;
+    kf_createpartitions_result *res =
+        calloc(q->n_topics > 0 ? (size_t)q->n_topics : 1, sizeof(*res));
+    if (res == NULL) {
+        kf__conn_fail(r, -ENOMEM);
+        kf__req_done(r);
+        return;
+    }
+    for (int32_t i = 0; i < q->n_topics; i++) {
+        res[i].name = q->topics[i].name;
+        res[i].error_code = st->items[i].err;
+        res[i].error_message = msg_of(&st->items[i]);
+    }
+    kf_createpartitions_resp resp = {0};
+    resp.results = res;
+    resp.n_results = q->n_topics;
+    kf__resp_send(r, &resp);
+    free(res);
+}
+
+static void
+on_cp_add(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    int32_t i;
+    kf_req *r = ad_back(arg, &i);
+    if (r == NULL)
+        return;
+    ad_state *st = r->hs;
+    item_from_reply(&st->items[i], r->hdr.api_key, rc, h, body,
+                    KF_ERR_INVALID_PARTITIONS);
+    if (st->pending == 0)
+        cp_respond(r);
+}
+
+void
+kf__createpartitions(kf_req *r)
+{
+    kf_createpartitions_req *q = r->msg;
+    ad_state *st = ad_new(r, q->n_topics);
+    if (st == NULL) {
+        kf__conn_fail(r, -ENOMEM);
+        kf__req_done(r);
+        return;
+    }
+    int32_t node = (int32_t)r->srv->cfg->node_id;
+    sl_buf b = {0};
+    for (int32_t i = 0; i < q->n_topics; i++) {
+        ad_item *it = &st->items[i];
+        kf_createpartitions_topic *t = &q->topics[i];
+        bool dup = false;
+        for (int32_t j = 0; j < q->n_topics; j++)
+            dup |= j != i && same(q->topics[j].name, t->name);
+        if (dup) {
+            it->err = KF_ERR_INVALID_REQUEST;
+            set_msg(it, "topic ", t->name, " appears twice in the request");
+            continue;
+        }
+        if (!kf__topic_valid(t->name)) {
+            it->err = KF_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        if (t->count <= 0) {
+            it->err = KF_ERR_INVALID_PARTITIONS;
+            set_msg(it, "", t->name, ": the partition count must be positive");
+            continue;
+        }
+        bool bad = false;
+        for (int32_t a = 0; a < t->n_assignments; a++)
+            bad |= t->assignments[a].n_broker_ids != 1 ||
+                   t->assignments[a].broker_ids[0] != node;
+        if (bad) {
+            it->err = KF_ERR_INVALID_REPLICA_ASSIGNMENT;
+            set_msg(it, "", t->name,
+                    ": every new partition must have exactly this broker as "
+                    "its replica");
+            continue;
+        }
+        int rc = ipc_add_partitions_req_encode(&b, t->name, t->count,
+                                               q->validate_only);
+        if (rc == 0)
+            rc = ad_send(r, &b, i, on_cp_add);
+        if (rc != 0)
+            it->err = KF_ERR_REQUEST_TIMED_OUT;
+    }
+    sl_buf_fini(&b);
+    if (st->pending == 0)
+        cp_respond(r);
 }

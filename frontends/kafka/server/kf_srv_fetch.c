@@ -405,7 +405,8 @@ on_read(void *arg, int rc, const ipc_hdr *h, sl_slice body)
             errors++;
             continue;
         }
-        fp->err = kf__err_from_sl(res.status, KF_ERR_NOT_LEADER_OR_FOLLOWER);
+        fp->err = kf__err_from_sl(res.status, r->hdr.api_key,
+                                  KF_ERR_NOT_LEADER_OR_FOLLOWER);
         fp->hw = res.high_watermark;
         fp->log_start = res.log_start;
         if (fp->err != KF_ERR_NONE) {

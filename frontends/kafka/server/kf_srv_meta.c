@@ -2,11 +2,10 @@
  * kf_srv_meta.c — ApiVersions and Metadata: what this broker serves, and
  * the one-broker cluster it presents.
  *
- * ApiVersions advertises only the APIs this binary handles, with the
- * version ranges of the codec's table (kf_api_ranges()); the codec knows
- * more APIs (the consumer-group family, InitProducerId, CreatePartitions)
- * whose handling needs segstore operations that do not exist yet, and
- * advertising them would invite clients to depend on them.
+ * ApiVersions advertises exactly the APIs this binary handles (served_keys),
+ * with the version ranges of the codec's table (kf_api_ranges()); dispatch
+ * admits nothing else, so what is advertised and what is served cannot
+ * drift apart.
  *
  * Metadata describes one broker, node.id at the --advertise address, that
  * leads every partition, is its only replica and ISR, and is the
@@ -22,10 +21,16 @@
 #include <string.h>
 
 static const int16_t served_keys[] = {
-    KF_API_PRODUCE,       KF_API_FETCH,
-    KF_API_LIST_OFFSETS,  KF_API_METADATA,
-    KF_API_API_VERSIONS,  KF_API_CREATE_TOPICS,
-    KF_API_DELETE_TOPICS, KF_API_DESCRIBE_CONFIGS,
+    KF_API_PRODUCE,           KF_API_FETCH,
+    KF_API_LIST_OFFSETS,      KF_API_METADATA,
+    KF_API_OFFSET_COMMIT,     KF_API_OFFSET_FETCH,
+    KF_API_FIND_COORDINATOR,  KF_API_JOIN_GROUP,
+    KF_API_HEARTBEAT,         KF_API_LEAVE_GROUP,
+    KF_API_SYNC_GROUP,        KF_API_DESCRIBE_GROUPS,
+    KF_API_LIST_GROUPS,       KF_API_API_VERSIONS,
+    KF_API_CREATE_TOPICS,     KF_API_DELETE_TOPICS,
+    KF_API_INIT_PRODUCER_ID,  KF_API_DESCRIBE_CONFIGS,
+    KF_API_CREATE_PARTITIONS, KF_API_DELETE_GROUPS,
 };
 
 bool

@@ -102,7 +102,8 @@ on_offsets(void *arg, int rc, const ipc_hdr *h, sl_slice body)
             lp->err = KF_ERR_NOT_LEADER_OR_FOLLOWER;
             continue;
         }
-        lp->err = kf__err_from_sl(res.status, KF_ERR_NOT_LEADER_OR_FOLLOWER);
+        lp->err = kf__err_from_sl(res.status, r->hdr.api_key,
+                                  KF_ERR_NOT_LEADER_OR_FOLLOWER);
         lp->offset = res.offset;
         lp->timestamp = res.timestamp;
     }

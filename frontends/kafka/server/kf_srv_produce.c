@@ -13,10 +13,14 @@
  *     batch alone in its partition: INVALID_RECORD;
  *   - a producer must not set LogAppendTime: INVALID_TIMESTAMP;
  *   - CRC-32C over attributes..end: CORRUPT_MESSAGE;
- *   - idempotent (producerId >= 0) and transactional batches are refused
- *     (UNKNOWN_PRODUCER_ID, INVALID_TXN_STATE): sequence checking needs
- *     producer state in segstore that does not exist yet, and accepting
- *     such a batch would promise exactly-once without keeping it.
+ *   - transactional batches, and requests with a transactional_id, are
+ *     refused (INVALID_TXN_STATE): Sluice has no transactions, and
+ *     accepting them would promise atomicity nothing keeps.
+ * Idempotent batches (producerId >= 0, not transactional) go through:
+ * segstore keeps the last 5 batches' sequences per producer and partition,
+ * answers a repeat with its original offsets (status 0) and a gap with
+ * SL_E_SEQUENCE (OUT_OF_ORDER_SEQUENCE_NUMBER), a stale epoch with
+ * SL_E_PRODUCER_EPOCH (INVALID_PRODUCER_EPOCH).
  * Segstore checks the CRC and every record again on append and enforces
  * the topic's max.message.bytes (MESSAGE_TOO_LARGE).
  *
@@ -103,8 +107,6 @@ check_records(kf_nslice recs)
             return KF_ERR_CORRUPT_MESSAGE;
         if (h.attributes & SL_BATCH_ATTR_TRANSACTIONAL)
             return KF_ERR_INVALID_TXN_STATE;
-        if (h.producer_id >= 0)
-            return KF_ERR_UNKNOWN_PRODUCER_ID;
         nbatches++;
         if (sl_batch_compression(&h) != SL_COMPRESSION_NONE)
             compressed = 1;
@@ -259,7 +261,8 @@ on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
     } else if (h->status != 0) {
         /* Refused as a whole (shutting down, malformed): nothing was
          * appended. */
-        whole = kf__err_from_sl(h->status, KF_ERR_NOT_LEADER_OR_FOLLOWER);
+        whole = kf__err_from_sl(h->status, r->hdr.api_key,
+                                KF_ERR_NOT_LEADER_OR_FOLLOWER);
     } else if (ipc_append_rep_decode(body, &m) != 0 ||
                m.count != (uint32_t)st->nsent) {
         whole = KF_ERR_UNKNOWN_SERVER_ERROR;
@@ -284,7 +287,8 @@ on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
             continue;
         }
         pp->done = 1;
-        pp->err = kf__err_from_sl(res.status, KF_ERR_NOT_LEADER_OR_FOLLOWER);
+        pp->err = kf__err_from_sl(res.status, r->hdr.api_key,
+                                  KF_ERR_NOT_LEADER_OR_FOLLOWER);
         pp->base_offset = res.base_offset;
         pp->append_time = res.append_time;
         pp->log_start = res.log_start;

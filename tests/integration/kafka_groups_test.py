@@ -1,0 +1,600 @@
+#!/usr/bin/python3
+"""Consumer groups, committed offsets and idempotent producers through
+sluice-kafka, with real clients.
+
+The group coordinator is segstore's membership service; sluice-kafka
+translates.  These tests drive it with python3-confluent-kafka
+(librdkafka 2.0.2) and python3-kafka (kafka-python 2.0.2): groups of two
+members that rebalance when one joins and when one leaves, commits and a
+restart that resumes from them, two sluice-kafka instances serving one
+group, the admin APIs for groups and partitions, the idempotent producer
+with every codec, and kill -9 of sluice-kafka under a consuming group.
+
+Every record is counted: "no loss, no duplicates" is checked record by
+record, not by totals.
+
+Run: kafka_groups_test.py BIN_DIR [unittest args], under /usr/bin/python3.
+"""
+import os
+import signal
+import struct
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kafka_test as kt  # noqa: E402  (Node, Raw, batch helpers)
+
+# Short group timeouts keep the file fast: a member that vanishes is
+# noticed within the session timeout, a rebalance waits at most the
+# rebalance timeout (max.poll.interval.ms for both clients).
+SESSION_MS = 6000
+HEARTBEAT_MS = 500
+MAX_POLL_MS = 10000
+
+
+def ck_conf(node, group, **kw):
+    c = {"bootstrap.servers": node.bootstrap, "group.id": group,
+         "session.timeout.ms": SESSION_MS,
+         "heartbeat.interval.ms": HEARTBEAT_MS,
+         "max.poll.interval.ms": MAX_POLL_MS,
+         "enable.auto.commit": False,
+         "auto.offset.reset": "earliest",
+         "partition.assignment.strategy": "range"}
+    c.update(kw)
+    return c
+
+
+class Member:
+    """A confluent-kafka consumer in a group, polled by the test thread.
+    Records every message it receives and its assignment."""
+
+    def __init__(self, node, group, topic, name, **kw):
+        from confluent_kafka import Consumer
+        self.name = name
+        self.c = Consumer(ck_conf(node, group, **kw))
+        self.assigned = set()
+        self.got = []  # (partition, offset, value)
+        self.commits = []  # (partition, committed offset) acknowledged
+        self.errors = []
+
+        def on_assign(c, parts):
+            self.assigned = {p.partition for p in parts}
+
+        def on_revoke(c, parts):
+            self.assigned = set()
+        self.c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+
+    def poll(self, t=0.05):
+        m = self.c.poll(t)
+        if m is None:
+            return None
+        if m.error():
+            # Transport hiccups (the kill test) are reported here and
+            # recovered from by librdkafka.
+            self.errors.append(str(m.error()))
+            return None
+        self.got.append((m.partition(), m.offset(), m.value()))
+        return m
+
+    def commit(self):
+        """Commit the positions of everything consumed, synchronously;
+        remember what was acknowledged."""
+        from confluent_kafka import KafkaException
+        try:
+            res = self.c.commit(asynchronous=False)
+        except KafkaException as e:
+            # Nothing consumed since the last commit (_NO_OFFSET), or
+            # a rebalance/coordinator change: retried at the next commit.
+            self.errors.append("commit: %s" % e)
+            return False
+        for tp in res or []:
+            if tp.error is None and tp.offset >= 0:
+                self.commits.append((tp.partition, tp.offset))
+        return True
+
+    def close(self):
+        self.c.close()
+
+
+def pump(members, until, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for m in members:
+            m.poll(0.02)
+        if until():
+            return time.time()
+        time.sleep(0)
+    raise AssertionError("timed out waiting for %s; assignments %s" % (
+        what, [(m.name, sorted(m.assigned)) for m in members]))
+
+
+def ck_produce(node, topic, values, partitions, **conf):
+    """Produce values round-robin over the partitions; return the
+    acknowledged (partition, offset, value) triples."""
+    from confluent_kafka import Producer
+    p = Producer(dict({"bootstrap.servers": node.bootstrap,
+                       "linger.ms": 5}, **conf))
+    acked, errors = [], []
+
+    def dr(err, msg):
+        if err:
+            errors.append(err)
+        else:
+            acked.append((msg.partition(), msg.offset(), msg.value()))
+    for i, v in enumerate(values):
+        p.produce(topic, value=v, partition=i % partitions, on_delivery=dr)
+        p.poll(0)
+    assert p.flush(30) == 0
+    assert errors == [], errors
+    return acked
+
+
+def values(prefix, n):
+    return [b"%s-%06d" % (prefix.encode(), i) for i in range(n)]
+
+
+class GroupTestBase(kt.KafkaTestBase):
+    def second_instance(self, first):
+        """Another sluice-kafka on first's segstore, on its own port."""
+        n2 = kt.Node(self.root)
+        n2.kf_log = os.path.join(self.root, "kafka2.log")
+        n2.start_kafka()
+        self.nodes.append(n2)
+        return n2
+
+    def assertExactlyOnce(self, got, acked, what):
+        """got: (partition, offset, value) received; acked: produced."""
+        seen = {}
+        for p, o, v in got:
+            seen.setdefault((p, o), []).append(v)
+        dups = {k: v for k, v in seen.items() if len(v) > 1}
+        self.assertEqual(dups, {}, what + ": duplicates")
+        want = {(p, o): v for p, o, v in acked}
+        have = {k: v[0] for k, v in seen.items()}
+        self.assertEqual(sorted(set(want) - set(have)), [],
+                         what + ": lost records")
+        self.assertEqual(sorted(set(have) - set(want)), [],
+                         what + ": records nobody produced")
+        self.assertEqual(have, want, what + ": values")
+
+
+class ConfluentGroupTest(GroupTestBase):
+    def test_rebalance_commit_restart_resume(self):
+        n = self.node()
+        n.ctl("topic", "create", "cg", "--partitions", "4")
+        acked = ck_produce(n, "cg", values("a", 800), 4)
+        got = []
+
+        a = Member(n, "g1", "cg", "a")
+        t0 = time.time()
+        pump([a], lambda: a.assigned == {0, 1, 2, 3}, 20, "a alone")
+        t_first = time.time() - t0
+        pump([a], lambda: len(a.got) >= 800, 20, "a drains")
+        self.assertTrue(a.commit())
+
+        # b joins: both rejoin, the range assignor splits 2 + 2.
+        b = Member(n, "g1", "cg", "b")
+        t0 = time.time()
+        pump([a, b], lambda: len(a.assigned) == 2 and len(b.assigned) == 2
+             and not (a.assigned & b.assigned), 30, "rebalance on join")
+        t_join = time.time() - t0
+        acked += ck_produce(n, "cg", values("b", 800), 4)
+        pump([a, b], lambda: len(a.got) + len(b.got) >= 1600, 30,
+             "a and b drain")
+        # Each member got exactly its own partitions' new records.
+        self.assertEqual({p for p, o, v in b.got}, b.assigned)
+        self.assertTrue(a.commit())
+        self.assertTrue(b.commit())
+
+        # b leaves (LeaveGroup): a takes every partition again.
+        t0 = time.time()
+        b.close()
+        pump([a], lambda: a.assigned == {0, 1, 2, 3}, 30,
+             "rebalance on leave")
+        t_leave = time.time() - t0
+        acked += ck_produce(n, "cg", values("c", 400), 4)
+        pump([a], lambda: len(a.got) + len(b.got) >= 2000, 30, "a drains")
+        self.assertTrue(a.commit())
+        a.close()
+        got = a.got + b.got
+        self.assertExactlyOnce(got, acked, "first run")
+
+        # While nobody is in the group: more records, then a new member
+        # resumes from the committed offsets — exactly the new ones.
+        more = ck_produce(n, "cg", values("d", 400), 4)
+        c = Member(n, "g1", "cg", "c")
+        pump([c], lambda: len(c.got) >= 400, 30, "restart resumes")
+        # Nothing more arrives (no redelivery of committed records).
+        end = time.time() + 1.0
+        while time.time() < end:
+            c.poll(0.1)
+        self.assertExactlyOnce(c.got, more, "after restart")
+        self.assertTrue(c.commit())
+        c.close()
+        print("\nconfluent group: first assignment %.2fs, rebalance on "
+              "join %.2fs, on leave %.2fs" % (t_first, t_join, t_leave))
+
+    def test_two_instances_one_group(self):
+        n1 = self.node()
+        n2 = self.second_instance(n1)
+        n1.ctl("topic", "create", "tw", "--partitions", "4")
+        acked = ck_produce(n1, "tw", values("x", 1000), 4)
+        # Members on different sluice-kafka instances: each instance
+        # names itself coordinator, the group state is segstore's.
+        a = Member(n1, "g2", "tw", "a@1")
+        pump([a], lambda: len(a.assigned) == 4, 20, "a alone")
+        b = Member(n2, "g2", "tw", "b@2")
+        t0 = time.time()
+        pump([a, b], lambda: len(a.assigned) == 2 and len(b.assigned) == 2
+             and not (a.assigned & b.assigned), 30,
+             "rebalance across instances")
+        t_join = time.time() - t0
+        # The x records were read before or around the rebalance; from
+        # here on every y record must come once, to its owner.
+        acked2 = ck_produce(n2, "tw", values("y", 1000), 4)
+        pump([a, b], lambda: len({(p, o) for p, o, v in a.got + b.got if
+                                  v.startswith(b"y")}) >= 1000, 30, "drain")
+        self.assertEqual({(p, o) for p, o, v in a.got + b.got
+                          if v.startswith(b"x")},
+                         {(p, o) for p, o, v in acked})
+        self.assertEqual({p for p, o, v in a.got if v.startswith(b"y")},
+                         a.assigned)
+        self.assertEqual({p for p, o, v in b.got if v.startswith(b"y")},
+                         b.assigned)
+        self.assertExactlyOnce([g for g in a.got + b.got
+                                if g[2].startswith(b"y")], acked2,
+                               "split group")
+        self.assertTrue(a.commit())
+        self.assertTrue(b.commit())
+        # b leaves through instance 2, a (instance 1) takes it all.
+        b.close()
+        pump([a], lambda: len(a.assigned) == 4, 30, "leave across instances")
+        a.close()
+        # Offsets committed through either instance read back through
+        # the other (kafka-python admin on instance 2).
+        from kafka.admin import KafkaAdminClient
+        adm = KafkaAdminClient(bootstrap_servers=n2.bootstrap)
+        offs = adm.list_consumer_group_offsets("g2")
+        adm.close()
+        self.assertEqual({tp.partition: om.offset for tp, om in offs.items()},
+                         {0: 500, 1: 500, 2: 500, 3: 500})
+        print("\ntwo instances: rebalance on join %.2fs" % t_join)
+
+    def test_kill9_during_group_consumption(self):
+        n = self.node()
+        n.ctl("topic", "create", "k9", "--partitions", "2")
+        total = 3000
+        acked = ck_produce(n, "k9", values("k", total), 2)
+        a = Member(n, "g3", "k9", "a", **{"fetch.max.bytes": 4096,
+                                          "max.partition.fetch.bytes": 1024})
+        b = Member(n, "g3", "k9", "b", **{"fetch.max.bytes": 4096,
+                                          "max.partition.fetch.bytes": 1024})
+        pump([a, b], lambda: len(a.assigned) == 1 and len(b.assigned) == 1,
+             30, "two members")
+        every = 20  # commit after this many records per member
+        killed = restarted = False
+        deadline = time.time() + 60
+        seen = set()
+        while len(seen) < total and time.time() < deadline:
+            for m in (a, b):
+                msg = m.poll(0.01)
+                if msg is not None:
+                    seen.add((msg.partition(), msg.offset()))
+                    if len(m.got) % every == 0:
+                        m.commit()
+            if not killed and len(seen) >= total // 3:
+                n.kf.kill()
+                n.kf.wait(timeout=10)
+                n.kf = None
+                killed = time.time()
+            if killed and not restarted and time.time() - killed > 0.5:
+                n.start_kafka()
+                restarted = time.time()
+        for m in (a, b):
+            m.commit()
+        a.close()
+        b.close()
+        self.assertTrue(killed and restarted)
+        got = a.got + b.got
+        # No loss: every produced record was received.
+        have = {(p, o) for p, o, v in got}
+        self.assertEqual(sorted({(p, o) for p, o, v in acked} - have), [],
+                         "lost records")
+        # Duplicates only inside the uncommitted window: a record seen
+        # twice lies at or after an acknowledged commit of its partition
+        # and within two commit intervals of it (a commit in flight at
+        # the kill may have been stored without its acknowledgement).
+        counts = {}
+        for p, o, v in got:
+            counts[(p, o)] = counts.get((p, o), 0) + 1
+        commits = a.commits + b.commits
+        dups = sorted(k for k, c in counts.items() if c > 1)
+        for p, o in dups:
+            self.assertTrue(
+                any(cp == p and c <= o < c + 2 * every for cp, c in commits),
+                "duplicate %s:%d outside the uncommitted window" % (p, o))
+        self.assertTrue(all(c <= 2 for c in counts.values()))
+        # And the group's committed offsets are the end of each partition.
+        from kafka.admin import KafkaAdminClient
+        adm = KafkaAdminClient(bootstrap_servers=n.bootstrap)
+        offs = adm.list_consumer_group_offsets("g3")
+        adm.close()
+        self.assertEqual({tp.partition: om.offset for tp, om in offs.items()},
+                         {0: total // 2, 1: total // 2})
+        print("\nkill -9 under a group: %d records, %d duplicates "
+              "(uncommitted window), restart to resume %.2fs" %
+              (total, len(dups), restarted - killed))
+
+
+class KafkaPythonGroupTest(GroupTestBase):
+    def test_kafka_python_group(self):
+        from kafka import KafkaConsumer, KafkaProducer
+        n = self.node()
+        n.ctl("topic", "create", "kpg", "--partitions", "2")
+        prod = KafkaProducer(bootstrap_servers=n.bootstrap, acks="all")
+        futs = [prod.send("kpg", value=v, partition=i % 2)
+                for i, v in enumerate(values("p", 300))]
+        prod.flush()
+        acked = [(f.get(10).partition, f.get(10).offset, v)
+                 for f, v in zip(futs, values("p", 300))]
+
+        stop = threading.Event()
+        lock = threading.Lock()
+        state = {}
+
+        def member(name, started):
+            c = KafkaConsumer(bootstrap_servers=n.bootstrap, group_id="kpg",
+                              enable_auto_commit=False,
+                              auto_offset_reset="earliest",
+                              session_timeout_ms=SESSION_MS,
+                              heartbeat_interval_ms=HEARTBEAT_MS,
+                              max_poll_interval_ms=MAX_POLL_MS)
+            c.subscribe(["kpg"])
+            st = state[name] = {"got": [], "assigned": set(), "err": None}
+            started.set()
+            try:
+                while not stop.is_set():
+                    recs = c.poll(timeout_ms=100)
+                    with lock:
+                        st["assigned"] = {tp.partition
+                                          for tp in c.assignment()}
+                        for tp, rs in recs.items():
+                            st["got"] += [(r.partition, r.offset, r.value)
+                                          for r in rs]
+                    if recs:
+                        c.commit()
+                c.commit()
+            except Exception as e:  # reported by the test thread
+                st["err"] = repr(e)
+            finally:
+                c.close()
+
+        threads = []
+        for name in ("m1", "m2"):
+            ev = threading.Event()
+            t = threading.Thread(target=member, args=(name, ev), daemon=True)
+            t.start()
+            ev.wait(10)
+            threads.append(t)
+            if name == "m1":
+                deadline = time.time() + 20
+                while time.time() < deadline:
+                    with lock:
+                        if len(state["m1"]["assigned"]) == 2:
+                            break
+                    time.sleep(0.05)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with lock:
+                a1, a2 = state["m1"]["assigned"], state["m2"]["assigned"]
+                done = (len(a1) == 1 and len(a2) == 1 and not (a1 & a2) and
+                        len({(p, o) for p, o, v in state["m1"]["got"] +
+                             state["m2"]["got"]}) >= 300)
+            if done:
+                break
+            time.sleep(0.05)
+        stop.set()
+        for t in threads:
+            t.join(20)
+        for name in ("m1", "m2"):
+            self.assertIsNone(state[name]["err"], name)
+        self.assertTrue(done, "split and drain: %s" % (
+            {k: sorted(v["assigned"]) for k, v in state.items()}))
+        got = state["m1"]["got"] + state["m2"]["got"]
+        # m1 may have read records before m2 joined and again after the
+        # rebalance only if its commit did not land; it commits after
+        # every poll, so everything arrives once.
+        self.assertExactlyOnce(got, acked, "kafka-python group")
+
+        # A new member resumes after the commits: only new records.
+        futs = [prod.send("kpg", value=v, partition=i % 2)
+                for i, v in enumerate(values("q", 50))]
+        prod.flush()
+        more = [(f.get(10).partition, f.get(10).offset, v)
+                for f, v in zip(futs, values("q", 50))]
+        prod.close()
+        c = KafkaConsumer(bootstrap_servers=n.bootstrap, group_id="kpg",
+                          enable_auto_commit=False,
+                          auto_offset_reset="earliest",
+                          session_timeout_ms=SESSION_MS,
+                          heartbeat_interval_ms=HEARTBEAT_MS,
+                          max_poll_interval_ms=MAX_POLL_MS,
+                          consumer_timeout_ms=3000)
+        c.subscribe(["kpg"])
+        got = [(r.partition, r.offset, r.value) for r in c]
+        c.close()
+        self.assertExactlyOnce(got, more, "kafka-python resume")
+
+
+class AdminGroupTest(GroupTestBase):
+    def test_admin_groups_and_partitions(self):
+        from confluent_kafka.admin import AdminClient, NewPartitions
+        from kafka.admin import KafkaAdminClient
+        from kafka.errors import GroupNotEmptyError, GroupIdNotFoundError
+        n = self.node()
+        n.ctl("topic", "create", "ad", "--partitions", "2")
+        ck_produce(n, "ad", values("z", 20), 2)
+        m = Member(n, "adg", "ad", "m", **{"client.id": "admin-test-client"})
+        pump([m], lambda: len(m.assigned) == 2 and len(m.got) >= 20, 20,
+             "member")
+        self.assertTrue(m.commit())
+
+        # librdkafka's list_groups: ListGroups, then DescribeGroups.
+        adm = AdminClient({"bootstrap.servers": n.bootstrap})
+        groups = {g.id: g for g in adm.list_groups(timeout=10)}
+        self.assertIn("adg", groups)
+        g = groups["adg"]
+        self.assertEqual(g.state, "Stable")
+        self.assertEqual(g.protocol_type, "consumer")
+        self.assertEqual(g.protocol, "range")
+        self.assertEqual(len(g.members), 1)
+        self.assertEqual(g.members[0].client_id, "admin-test-client")
+        self.assertEqual(g.members[0].client_host, "/127.0.0.1")
+        self.assertTrue(len(g.members[0].assignment) > 0)
+
+        # kafka-python: list, describe, offsets, delete.
+        kadm = KafkaAdminClient(bootstrap_servers=n.bootstrap)
+        self.assertIn(("adg", "consumer"), kadm.list_consumer_groups())
+        d = kadm.describe_consumer_groups(["adg"])[0]
+        self.assertEqual(d.group, "adg")
+        self.assertEqual(d.state, "Stable")
+        self.assertEqual(len(d.members), 1)
+        offs = kadm.list_consumer_group_offsets("adg")
+        self.assertEqual({tp.partition: om.offset for tp, om in offs.items()},
+                         {0: 10, 1: 10})
+        # A group with members cannot be deleted.
+        res = kadm.delete_consumer_groups(["adg", "no-such-group"])
+        res = dict(res)
+        self.assertIsInstance(res["adg"], GroupNotEmptyError)
+        self.assertIsInstance(res["no-such-group"], GroupIdNotFoundError)
+        m.close()
+        # Empty now, with committed offsets: deleted, offsets gone.
+        res = dict(kadm.delete_consumer_groups(["adg"]))
+        self.assertEqual(res["adg"].errno, 0, res)
+        self.assertEqual(kadm.list_consumer_group_offsets("adg"), {})
+        kadm.close()
+
+        # CreatePartitions: 2 -> 5, then a count that does not grow.
+        fs = adm.create_partitions([NewPartitions("ad", 5)])
+        fs["ad"].result(10)
+        self.assertIn("ad\t5", n.ctl("topic", "list").stdout)
+        fs = adm.create_partitions([NewPartitions("ad", 3)])
+        with self.assertRaises(Exception) as cm:
+            fs["ad"].result(10)
+        self.assertIn("INVALID_PARTITIONS", str(cm.exception))
+        fs = adm.create_partitions([NewPartitions("nope", 3)])
+        with self.assertRaises(Exception) as cm:
+            fs["nope"].result(10)
+        self.assertIn("UNKNOWN_TOPIC", str(cm.exception))
+        # validate_only changes nothing.
+        fs = adm.create_partitions([NewPartitions("ad", 8)],
+                                   validate_only=True)
+        fs["ad"].result(10)
+        self.assertIn("ad\t5", n.ctl("topic", "list").stdout)
+        # The new partitions take records.
+        acked = ck_produce(n, "ad", values("n", 10), 5)
+        self.assertEqual({p for p, o, v in acked}, {0, 1, 2, 3, 4})
+
+
+def init_producer_id(r, txn_id=None):
+    resp = r.call(22, 0, kt.kstr(txn_id) + struct.pack(">i", 60000))
+    _, err, pid, epoch = struct.unpack(">ihqh", resp)
+    return err, pid, epoch
+
+
+class IdempotenceTest(GroupTestBase):
+    def test_idempotent_producer_every_codec(self):
+        n = self.node()
+        for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+            topic = "idem-" + codec
+            n.ctl("topic", "create", topic, "--partitions", "2")
+            vals = values(codec, 1000)
+            acked = ck_produce(n, topic, vals, 2,
+                               **{"enable.idempotence": True,
+                                  "compression.type": codec})
+            # In order, contiguous, exactly once per partition.
+            for p in (0, 1):
+                offs = [o for q, o, v in acked if q == p]
+                self.assertEqual(sorted(offs), list(range(500)), codec)
+            got = kt.ck_consume(n, topic, 0, 0, 500) + \
+                kt.ck_consume(n, topic, 1, 0, 500)
+            self.assertExactlyOnce(
+                [(m.partition(), m.offset(), m.value()) for m in got], acked,
+                "idempotent " + codec)
+            hw = kt.kcat(n, "-Q", "-t", "%s:0:-1" % topic)
+            self.assertEqual(hw.returncode, 0, hw.stderr)
+        self.assertIn("zstd", kt.stored_codecs(n, "idem-zstd", 0))
+
+    def test_raw_dedupe_and_sequence_errors(self):
+        n = self.node()
+        n.ctl("topic", "create", "rd", "--partitions", "1")
+        r = kt.Raw(n)
+        err, pid, epoch = init_producer_id(r)
+        self.assertEqual(err, 0)
+        self.assertGreaterEqual(pid, 0)
+        self.assertEqual(epoch, 0)
+        err2, pid2, _ = init_producer_id(r)
+        self.assertEqual(err2, 0)
+        self.assertNotEqual(pid2, pid)
+
+        def produce(recs):
+            return kt.produce_errors(r.call(0, 7, kt.produce_body(
+                "rd", 0, recs)))[0][1:]
+        seq = 0
+        offset = 0
+        for codec in (0, 1, 2, 3):
+            recs = [kt.record(i, b"k", b"v%d-%d" % (codec, i))
+                    for i in range(3)]
+            b = kt.batch(recs, codec=codec, producer_id=pid, base_seq=seq)
+            self.assertEqual(produce(b), (0, offset), "codec %d" % codec)
+            # The same batch again (a retry): acknowledged with its
+            # original offset, not stored twice.
+            self.assertEqual(produce(b), (0, offset), "dup codec %d" % codec)
+            seq += 3
+            offset += 3
+        # A gap in the sequence.
+        gap = kt.batch([kt.record(0, b"k", b"gap")], producer_id=pid,
+                       base_seq=seq + 5)
+        self.assertEqual(produce(gap)[0], 45)
+        # The next in sequence still goes.
+        nxt = kt.batch([kt.record(0, b"k", b"next")], producer_id=pid,
+                       base_seq=seq)
+        self.assertEqual(produce(nxt), (0, offset))
+        offset += 1
+        # Stored: every batch once.
+        recs = n.ctl_consume("rd", 0)
+        self.assertEqual(len(recs), offset)
+
+        # Transactions: refused, clearly.
+        err, pid3, _ = init_producer_id(r, "my-txn")
+        self.assertEqual((err, pid3), (35, -1))
+        resp = r.call(10, 1, kt.kstr("my-txn") + b"\x01")
+        self.assertEqual(struct.unpack_from(">ih", resp)[1], 35)
+        r.close()
+        self.assertIn("KF-TXN", n.log())
+
+    def test_transactional_producer_fails_fast(self):
+        from confluent_kafka import Producer, KafkaException
+        n = self.node()
+        p = Producer({"bootstrap.servers": n.bootstrap,
+                      "transactional.id": "tx-1"})
+        t0 = time.time()
+        with self.assertRaises(KafkaException):
+            p.init_transactions(20)
+        self.assertLess(time.time() - t0, 15)
+
+
+def main():
+    if len(sys.argv) < 2:
+        print("usage: kafka_groups_test.py BIN_DIR [unittest args]")
+        return 2
+    kt.BIN = os.path.abspath(sys.argv[1])
+    prog = unittest.main(argv=[sys.argv[0]] + sys.argv[2:], exit=False,
+                         verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

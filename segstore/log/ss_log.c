@@ -1297,3 +1297,28 @@ ss_log_retain(ss_log *l, int64_t now_ms)
     }
     return deleted;
 }
+
+int
+ss_log_roll(ss_log *l)
+{
+    if (l->closed || l->failed)
+        return SL_E_CLOSED;
+    if (active(l)->size == 0)
+        return 0;
+    return roll(l, 0);
+}
+
+int
+ss_log_delete_before(ss_log *l, int64_t offset)
+{
+    if (l->closed || l->failed)
+        return SL_E_CLOSED;
+    int deleted = 0;
+    while (l->nsegs > 1 && l->segs[0]->next <= offset) {
+        int rc = delete_front(l);
+        if (rc != 0)
+            return rc;
+        deleted++;
+    }
+    return deleted;
+}

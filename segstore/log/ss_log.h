@@ -157,4 +157,12 @@ int ss_log_find_time(ss_log *l, int64_t ts, int64_t limit, int64_t *offset,
  */
 int ss_log_retain(ss_log *l, int64_t now_ms);
 
+/* Seal the active segment (when it holds anything) and start a new one at
+ * the end.  0 or a negative code. */
+int ss_log_roll(ss_log *l);
+
+/* Delete the sealed segments that end at or before `offset` (never the
+ * active one).  Returns how many were deleted, or a negative code. */
+int ss_log_delete_before(ss_log *l, int64_t offset);
+
 #endif /* SS_LOG_H */

@@ -40,7 +40,16 @@ const sl_conf_key ss_config_keys[] = {
     {"ipc.max.message.bytes", SL_CONF_I64, F(max_msg), 1 << 20, 1 << 30,
      "67108864", 0, NULL, "Largest IPC request or reply."},
     {"ipc.contexts", SL_CONF_I64, F(contexts), 1, 4096, "256", 0, NULL,
-     "Requests segstore works on at once (nng contexts)."},
+     "Requests segstore works on at once (nng contexts). Held group joins "
+     "and syncs each keep one until their rebalance completes."},
+    {"kv.value.max.bytes", SL_CONF_I64, F(kv_value_max), 0, 64 << 20, "4194304",
+     0, NULL,
+     "Largest value in the coordination KV store (MQTT retained messages "
+     "and sessions live there)."},
+    {"kv.segment.bytes", SL_CONF_I64, F(kv_segment_bytes), 1 << 20, 1LL << 30,
+     "67108864", 0, NULL,
+     "Segment size of the KV store's log (<data>/@kv); it is compacted when "
+     "it grows past half of this and four times the live data."},
 };
 #undef F
 const size_t ss_config_keys_len = SL_ARRAY_LEN(ss_config_keys);

@@ -23,9 +23,7 @@
  * crash could take back) and below the written end under the other
  * policies.
  */
-#include "ss_server.h"
-
-#include "ipc_msg.h"
+#include "ss_server_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,95 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
-
-#define MAX_URLS 8
-
-enum { CTX_RECV = 0, CTX_SEND = 1 };
-
-typedef struct ss_server ss_server;
-
-/* An append's wait for durability: the log and the end it needs. */
-typedef struct wait_ent {
-    ss_log *log; /* held */
-    int64_t need;
-} wait_ent;
-
-typedef struct ss_ctx {
-    ss_server *srv;
-    nng_ctx ctx;
-    nng_aio *aio;
-    int state;
-    nng_msg *req;
-    struct ss_ctx *next; /* request queue or parked list */
-    /* parked append */
-    ipc_append_result *res;
-    ss_log **res_log; /* the log of each result (held through waits) */
-    size_t nres;
-    wait_ent *waits;
-    size_t nwaits;
-} ss_ctx;
-
-/* A log touched since the last event / sync round. */
-typedef struct touched {
-    ss_log *log; /* held */
-    char topic[SS_TOPIC_NAME_MAX + 1];
-    int32_t partition;
-    int64_t published; /* visible end last announced */
-} touched;
-
-/* One sync round: its jobs and the logs whose appends it makes durable
- * (announced when it ends).  Appends arriving meanwhile gather in
- * ss_server.touched for the next round. */
-typedef struct round {
-    ss_log_job *jobs;
-    size_t njobs, cap;
-    touched *t;
-    size_t nt;
-} round;
-
-struct ss_server {
-    ss_config *cfg;
-    pthread_mutex_t mu; /* guards everything below but the loop */
-    uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
-    uv_timer_t ckpt_timer, retain_timer, interval_timer, stop_timer;
-    nng_socket rep, pub;
-    ss_ctx *ctxs;
-    size_t nctx;
-    ss_store *store;
-    char data_dir[256]; /* absolute; at most 200 bytes (checked) */
-    uint8_t instance_id[IPC_INSTANCE_ID_LEN];
-    char events_joined[SL_CONF_STR_MAX * 2];
-    int lock_fd;
-    sl_buf out;
-    /* group commit */
-    ss_ctx *parked_head, *parked_tail;
-    touched *touched;
-    size_t ntouched, touched_cap;
-    pthread_t sync_thread;
-    pthread_cond_t sync_cv;
-    int sync_started;
-    round cur;
-    int round_running;
-    int round_wanted; /* sync the touched logs */
-    int sync_all;     /* sync every log (fsync=interval) */
-    int ckpt_due;     /* and checkpoint every log */
-    int sync_stop;
-    int stopping;
-    size_t nparked;
-    /* Answered appends on their way out: the sync thread hands them to the
-     * reply thread, which encodes and sends them outside `mu`. */
-    pthread_t reply_thread;
-    pthread_mutex_t rmu;
-    pthread_cond_t rcv;
-    ss_ctx *ready_head, *ready_tail;
-    int reply_stop, reply_started;
-    int exit_code;
-    /* counters (exported by later metrics work) */
-    uint64_t n_requests, n_malformed, n_appends, n_append_errors;
-    uint64_t malformed_logged; /* n_malformed at the last SS-BADREQ line */
-    uint64_t malformed_log_ns;
-};
 
 /* ---- small helpers --------------------------------------------------------
  */
@@ -164,8 +73,8 @@ visible_end(const ss_server *s, const ss_log *l)
                                                 : ss_log_end(l);
 }
 
-static void
-ctx_send(ss_ctx *c, const sl_buf *b)
+void
+ss__ctx_send(ss_ctx *c, const sl_buf *b)
 {
     nng_msg *m;
     if (nng_msg_alloc(&m, b->n) != 0) {
@@ -181,11 +90,11 @@ ctx_send(ss_ctx *c, const sl_buf *b)
     nng_ctx_send(c->ctx, c->aio);
 }
 
-static void
-reply_err(ss_server *s, ss_ctx *c, int op, int status, const char *text)
+void
+ss__reply_err(ss_server *s, ss_ctx *c, int op, int status, const char *text)
 {
     ipc_err_encode(&s->out, op, status, text);
-    ctx_send(c, &s->out);
+    ss__ctx_send(c, &s->out);
 }
 
 static void handle(ss_server *s, ss_ctx *c);
@@ -224,8 +133,8 @@ ctx_cb(void *arg)
 /* ---- touched logs and events ------------------------------------------------
  */
 
-static void
-touch(ss_server *s, ss_log *l, sl_slice topic, int32_t partition)
+void
+ss__touch(ss_server *s, ss_log *l, sl_slice topic, int32_t partition)
 {
     for (size_t i = 0; i < s->ntouched; i++)
         if (s->touched[i].log == l)
@@ -247,8 +156,8 @@ touch(ss_server *s, ss_log *l, sl_slice topic, int32_t partition)
     t->published = -1;
 }
 
-static void
-publish(ss_server *s, const ipc_event *e)
+void
+ss__publish(ss_server *s, const ipc_event *e)
 {
     sl_buf b;
     sl_buf_init(&b);
@@ -267,13 +176,13 @@ publish_list(ss_server *s, touched *list, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         touched *t = &list[i];
-        if (!ss_log_failed(t->log)) {
+        if (t->topic[0] != 0 && !ss_log_failed(t->log)) {
             ipc_event e = {0};
             e.op = IPC_EVT_ADVANCE;
             e.topic = sl_slice_str(t->topic);
             e.partition = t->partition;
             e.high_watermark = visible_end(s, t->log);
-            publish(s, &e);
+            ss__publish(s, &e);
         }
         ss_log_rele(t->log);
     }
@@ -306,6 +215,18 @@ park(ss_server *s, ss_ctx *c)
 static void
 settle_append(ss_ctx *c)
 {
+    /* A prepared reply (KV_WRITE, OFFSET_COMMIT, ...) whose write a failed
+     * fdatasync left undurable becomes an error reply. */
+    if (c->has_pre) {
+        for (size_t i = 0; i < c->nwaits; i++) {
+            if (ss_log_failed(c->waits[i].log) &&
+                ss_log_durable_end(c->waits[i].log) < c->waits[i].need) {
+                ipc_err_encode(&c->pre, c->pre_op, SL_E_IO,
+                               "fdatasync failed; the write may be lost");
+                break;
+            }
+        }
+    }
     /* An fdatasync failure after the write: an append that was not yet
      * durable must not be acknowledged. */
     for (size_t k = 0; k < c->nres; k++) {
@@ -327,8 +248,14 @@ settle_append(ss_ctx *c)
 static void
 send_append_reply(ss_ctx *c, sl_buf *scratch)
 {
+    if (c->has_pre) {
+        ss__ctx_send(c, &c->pre);
+        c->has_pre = 0;
+        c->pre.n = 0;
+        return;
+    }
     ipc_append_rep_encode(scratch, c->res, c->nres);
-    ctx_send(c, scratch);
+    ss__ctx_send(c, scratch);
     free(c->res);
     c->res = NULL;
     c->nres = 0;
@@ -349,6 +276,17 @@ append_durable(const ss_ctx *c)
             ss_log_durable_end(c->waits[i].log) < c->waits[i].need)
             return 0;
     return 1;
+}
+
+void
+ss__send_or_park(ss_server *s, ss_ctx *c)
+{
+    c->has_pre = 1;
+    if (c->nwaits > 0 && !append_durable(c)) {
+        park(s, c);
+        return;
+    }
+    finish_append(s, c);
 }
 
 /* Under mu: take every parked append that is durable now off the parked
@@ -446,6 +384,8 @@ add_jobs_all(ss_server *s, int checkpoint)
         for (int32_t p = 0; p < ss_topic_partitions(t); p++)
             add_job(s, ss_topic_log(t, p), checkpoint);
     }
+    if (s->kv)
+        add_job(s, ss_kv_log(s->kv), checkpoint);
 }
 
 /* Ask the sync thread for a round (under mu). */
@@ -520,7 +460,7 @@ handle_hello(ss_server *s, ss_ctx *c, sl_slice body)
     ipc_hello_req req;
     if (ipc_hello_req_decode(body, &req) != 0) {
         s->n_malformed++;
-        reply_err(s, c, IPC_OP_HELLO, SL_E_MALFORMED, "malformed HELLO");
+        ss__reply_err(s, c, IPC_OP_HELLO, SL_E_MALFORMED, "malformed HELLO");
         return;
     }
     ipc_hello_rep rep = {0};
@@ -531,7 +471,7 @@ handle_hello(ss_server *s, ss_ctx *c, sl_slice body)
     rep.data_dir = sl_slice_str(s->data_dir);
     rep.events_url = sl_slice_str(s->events_joined);
     ipc_hello_rep_encode(&s->out, &rep);
-    ctx_send(c, &s->out);
+    ss__ctx_send(c, &s->out);
 }
 
 static void
@@ -540,8 +480,8 @@ handle_topic_create(ss_server *s, ss_ctx *c, sl_slice body)
     ipc_topic_create_req req;
     if (ipc_topic_create_req_decode(body, &req) != 0) {
         s->n_malformed++;
-        reply_err(s, c, IPC_OP_TOPIC_CREATE, SL_E_MALFORMED,
-                  "malformed TOPIC_CREATE");
+        ss__reply_err(s, c, IPC_OP_TOPIC_CREATE, SL_E_MALFORMED,
+                      "malformed TOPIC_CREATE");
         return;
     }
     ss_kv kvs[64];
@@ -549,8 +489,8 @@ handle_topic_create(ss_server *s, ss_ctx *c, sl_slice body)
     ipc_kv kv;
     while (ipc_topic_create_req_next(&req, &kv) == 1) {
         if (n == SL_ARRAY_LEN(kvs)) {
-            reply_err(s, c, IPC_OP_TOPIC_CREATE, SL_E_INVAL,
-                      "too many configs");
+            ss__reply_err(s, c, IPC_OP_TOPIC_CREATE, SL_E_INVAL,
+                          "too many configs");
             return;
         }
         kvs[n].key = kv.key;
@@ -561,17 +501,17 @@ handle_topic_create(ss_server *s, ss_ctx *c, sl_slice body)
     int rc = ss_store_topic_create(s->store, req.name, req.partitions, kvs, n,
                                    err, sizeof(err));
     if (rc != 0) {
-        reply_err(s, c, IPC_OP_TOPIC_CREATE, rc,
-                  err[0] ? err : sl_strerror(rc));
+        ss__reply_err(s, c, IPC_OP_TOPIC_CREATE, rc,
+                      err[0] ? err : sl_strerror(rc));
         return;
     }
     ipc_event e = {0};
     e.op = IPC_EVT_TOPIC_CREATED;
     e.topic = req.name;
     e.partitions = req.partitions;
-    publish(s, &e);
+    ss__publish(s, &e);
     ipc_msg_begin(&s->out, IPC_OP_TOPIC_CREATE, 0);
-    ctx_send(c, &s->out);
+    ss__ctx_send(c, &s->out);
 }
 
 static void
@@ -594,8 +534,8 @@ handle_topic_delete(ss_server *s, ss_ctx *c, sl_slice body)
     sl_slice name;
     if (ipc_topic_delete_req_decode(body, &name) != 0) {
         s->n_malformed++;
-        reply_err(s, c, IPC_OP_TOPIC_DELETE, SL_E_MALFORMED,
-                  "malformed TOPIC_DELETE");
+        ss__reply_err(s, c, IPC_OP_TOPIC_DELETE, SL_E_MALFORMED,
+                      "malformed TOPIC_DELETE");
         return;
     }
     char nm[SS_TOPIC_NAME_MAX + 1];
@@ -604,15 +544,50 @@ handle_topic_delete(ss_server *s, ss_ctx *c, sl_slice body)
     drop_touched_topic(s, name);
     int rc = ss_store_topic_delete(s->store, name);
     if (rc != 0) {
-        reply_err(s, c, IPC_OP_TOPIC_DELETE, rc, sl_strerror(rc));
+        ss__reply_err(s, c, IPC_OP_TOPIC_DELETE, rc, sl_strerror(rc));
         return;
     }
     ipc_event e = {0};
     e.op = IPC_EVT_TOPIC_DELETED;
     e.topic = sl_slice_str(nm);
-    publish(s, &e);
+    ss__publish(s, &e);
     ipc_msg_begin(&s->out, IPC_OP_TOPIC_DELETE, 0);
-    ctx_send(c, &s->out);
+    ss__ctx_send(c, &s->out);
+}
+
+static void
+handle_add_partitions(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    sl_slice name;
+    int32_t count;
+    uint8_t validate_only;
+    char err[512] = "";
+    if (ipc_add_partitions_req_decode(body, &name, &count, &validate_only) !=
+        0) {
+        s->n_malformed++;
+        ss__reply_err(s, c, IPC_OP_TOPIC_ADD_PARTITIONS, SL_E_MALFORMED,
+                      "malformed TOPIC_ADD_PARTITIONS");
+        return;
+    }
+    int rc = ss_store_topic_add_partitions(s->store, name, count, validate_only,
+                                           err, sizeof(err));
+    if (rc != 0) {
+        ss__reply_err(s, c, IPC_OP_TOPIC_ADD_PARTITIONS, rc,
+                      err[0] ? err : sl_strerror(rc));
+        return;
+    }
+    if (!validate_only) {
+        sl_log(SL_LOG_INFO, "SS-TOPIC", "topic=%.*s partitions=%d (grown)",
+               (int)name.n, (const char *)name.p, count);
+        /* Frontends refresh their view of the topic on TOPIC_CREATED. */
+        ipc_event e = {0};
+        e.op = IPC_EVT_TOPIC_CREATED;
+        e.topic = name;
+        e.partitions = count;
+        ss__publish(s, &e);
+    }
+    ipc_msg_begin(&s->out, IPC_OP_TOPIC_ADD_PARTITIONS, 0);
+    ss__ctx_send(c, &s->out);
 }
 
 static void
@@ -621,7 +596,7 @@ handle_topic_list(ss_server *s, ss_ctx *c)
     size_t n = ss_store_topic_count(s->store);
     ipc_topic_entry *e = calloc(n ? n : 1, sizeof(*e));
     if (e == NULL) {
-        reply_err(s, c, IPC_OP_TOPIC_LIST, -ENOMEM, "out of memory");
+        ss__reply_err(s, c, IPC_OP_TOPIC_LIST, -ENOMEM, "out of memory");
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -631,7 +606,7 @@ handle_topic_list(ss_server *s, ss_ctx *c)
     }
     ipc_topic_list_rep_encode(&s->out, e, n);
     free(e);
-    ctx_send(c, &s->out);
+    ss__ctx_send(c, &s->out);
 }
 
 static void
@@ -640,13 +615,14 @@ handle_topic_describe(ss_server *s, ss_ctx *c, sl_slice body)
     sl_slice name;
     if (ipc_topic_describe_req_decode(body, &name) != 0) {
         s->n_malformed++;
-        reply_err(s, c, IPC_OP_TOPIC_DESCRIBE, SL_E_MALFORMED,
-                  "malformed TOPIC_DESCRIBE");
+        ss__reply_err(s, c, IPC_OP_TOPIC_DESCRIBE, SL_E_MALFORMED,
+                      "malformed TOPIC_DESCRIBE");
         return;
     }
     ss_topic *t = ss_store_topic_find(s->store, name);
     if (t == NULL) {
-        reply_err(s, c, IPC_OP_TOPIC_DESCRIBE, SL_E_NOTOPIC, "unknown topic");
+        ss__reply_err(s, c, IPC_OP_TOPIC_DESCRIBE, SL_E_NOTOPIC,
+                      "unknown topic");
         return;
     }
     enum { NK = 16 };
@@ -662,7 +638,7 @@ handle_topic_describe(ss_server *s, ss_ctx *c, sl_slice body)
     int32_t np = ss_topic_partitions(t);
     ipc_partition_info *pi = calloc((size_t)np, sizeof(*pi));
     if (pi == NULL) {
-        reply_err(s, c, IPC_OP_TOPIC_DESCRIBE, -ENOMEM, "out of memory");
+        ss__reply_err(s, c, IPC_OP_TOPIC_DESCRIBE, -ENOMEM, "out of memory");
         return;
     }
     for (int32_t p = 0; p < np; p++) {
@@ -676,11 +652,11 @@ handle_topic_describe(ss_server *s, ss_ctx *c, sl_slice body)
     ipc_topic_describe_rep_encode(&s->out, sl_slice_str(ss_topic_name(t)), np,
                                   kv, nk, pi, (size_t)np);
     free(pi);
-    ctx_send(c, &s->out);
+    ss__ctx_send(c, &s->out);
 }
 
-static int
-add_wait(ss_ctx *c, ss_log *l, int64_t need, size_t *cap)
+int
+ss__add_wait(ss_ctx *c, ss_log *l, int64_t need, size_t *cap)
 {
     for (size_t i = 0; i < c->nwaits; i++) {
         if (c->waits[i].log == l) {
@@ -710,7 +686,7 @@ handle_append(ss_server *s, ss_ctx *c, sl_slice body)
     ipc_append_req req;
     if (ipc_append_req_decode(body, &req) != 0) {
         s->n_malformed++;
-        reply_err(s, c, IPC_OP_APPEND, SL_E_MALFORMED, "malformed APPEND");
+        ss__reply_err(s, c, IPC_OP_APPEND, SL_E_MALFORMED, "malformed APPEND");
         return;
     }
     c->res = calloc(req.count ? req.count : 1, sizeof(*c->res));
@@ -720,7 +696,7 @@ handle_append(ss_server *s, ss_ctx *c, sl_slice body)
         free(c->res_log);
         c->res = NULL;
         c->res_log = NULL;
-        reply_err(s, c, IPC_OP_APPEND, -ENOMEM, "out of memory");
+        ss__reply_err(s, c, IPC_OP_APPEND, -ENOMEM, "out of memory");
         return;
     }
     c->nres = req.count;
@@ -744,9 +720,9 @@ handle_append(ss_server *s, ss_ctx *c, sl_slice body)
                 r->last_offset = ar.last_offset;
                 r->append_time = ar.append_time;
                 r->log_start = ar.log_start;
-                touch(s, l, e.topic, e.partition);
+                ss__touch(s, l, e.topic, e.partition);
                 if (s->cfg->fsync_mode == SS_FSYNC_BATCH) {
-                    rc = add_wait(c, l, ar.last_offset + 1, &wcap);
+                    rc = ss__add_wait(c, l, ar.last_offset + 1, &wcap);
                     if (rc == 0)
                         c->res_log[i] = l;
                 }
@@ -770,7 +746,7 @@ handle_read(ss_server *s, ss_ctx *c, sl_slice body)
     ipc_read_req req;
     if (ipc_read_req_decode(body, &req) != 0) {
         s->n_malformed++;
-        reply_err(s, c, IPC_OP_READ, SL_E_MALFORMED, "malformed READ");
+        ss__reply_err(s, c, IPC_OP_READ, SL_E_MALFORMED, "malformed READ");
         return;
     }
     ipc_read_result *res = calloc(req.count ? req.count : 1, sizeof(*res));
@@ -778,7 +754,7 @@ handle_read(ss_server *s, ss_ctx *c, sl_slice body)
     if (res == NULL || rr == NULL) {
         free(res);
         free(rr);
-        reply_err(s, c, IPC_OP_READ, -ENOMEM, "out of memory");
+        ss__reply_err(s, c, IPC_OP_READ, -ENOMEM, "out of memory");
         return;
     }
     int inl = (req.flags & IPC_READ_INLINE) != 0;
@@ -822,7 +798,7 @@ handle_read(ss_server *s, ss_ctx *c, sl_slice body)
     ipc_read_rep_encode(&s->out, res, i);
     free(res);
     free(rr);
-    ctx_send(c, &s->out);
+    ss__ctx_send(c, &s->out);
 }
 
 static void
@@ -831,13 +807,13 @@ handle_offsets(ss_server *s, ss_ctx *c, sl_slice body)
     ipc_offsets_req req;
     if (ipc_offsets_req_decode(body, &req) != 0) {
         s->n_malformed++;
-        reply_err(s, c, IPC_OP_LIST_OFFSETS, SL_E_MALFORMED,
-                  "malformed LIST_OFFSETS");
+        ss__reply_err(s, c, IPC_OP_LIST_OFFSETS, SL_E_MALFORMED,
+                      "malformed LIST_OFFSETS");
         return;
     }
     ipc_offsets_result *res = calloc(req.count ? req.count : 1, sizeof(*res));
     if (res == NULL) {
-        reply_err(s, c, IPC_OP_LIST_OFFSETS, -ENOMEM, "out of memory");
+        ss__reply_err(s, c, IPC_OP_LIST_OFFSETS, -ENOMEM, "out of memory");
         return;
     }
     ipc_offsets_entry e;
@@ -862,7 +838,7 @@ handle_offsets(ss_server *s, ss_ctx *c, sl_slice body)
     }
     ipc_offsets_rep_encode(&s->out, res, i);
     free(res);
-    ctx_send(c, &s->out);
+    ss__ctx_send(c, &s->out);
 }
 
 static void
@@ -875,11 +851,11 @@ handle(ss_server *s, ss_ctx *c)
     int rc = ipc_hdr_decode(msg, &h, &body);
     if (rc != 0) {
         s->n_malformed++;
-        reply_err(s, c, rc == SL_E_VERSION ? h.op : 0, rc,
-                  rc == SL_E_VERSION ? "unsupported IPC version"
-                                     : "malformed message header");
+        ss__reply_err(s, c, rc == SL_E_VERSION ? h.op : 0, rc,
+                      rc == SL_E_VERSION ? "unsupported IPC version"
+                                         : "malformed message header");
     } else if (s->stopping) {
-        reply_err(s, c, h.op, SL_E_CLOSED, "segstore is shutting down");
+        ss__reply_err(s, c, h.op, SL_E_CLOSED, "segstore is shutting down");
     } else {
         switch (h.op) {
         case IPC_OP_HELLO:
@@ -906,9 +882,39 @@ handle(ss_server *s, ss_ctx *c)
         case IPC_OP_LIST_OFFSETS:
             handle_offsets(s, c, body);
             break;
+        case IPC_OP_KV_GET:
+            ss__handle_kv_get(s, c, body);
+            break;
+        case IPC_OP_KV_WRITE:
+            ss__handle_kv_write(s, c, body);
+            break;
+        case IPC_OP_KV_SCAN:
+            ss__handle_kv_scan(s, c, body);
+            break;
+        case IPC_OP_GROUP_JOIN:
+        case IPC_OP_GROUP_SYNC:
+        case IPC_OP_GROUP_HEARTBEAT:
+        case IPC_OP_GROUP_LEAVE:
+        case IPC_OP_GROUP_LIST:
+        case IPC_OP_GROUP_DESCRIBE:
+        case IPC_OP_GROUP_DELETE:
+            ss__handle_group(s, c, h.op, body);
+            break;
+        case IPC_OP_OFFSET_COMMIT:
+            ss__handle_offset_commit(s, c, body);
+            break;
+        case IPC_OP_OFFSET_FETCH:
+            ss__handle_offset_fetch(s, c, body);
+            break;
+        case IPC_OP_PRODUCER_ID:
+            ss__handle_producer_id(s, c, body);
+            break;
+        case IPC_OP_TOPIC_ADD_PARTITIONS:
+            handle_add_partitions(s, c, body);
+            break;
         default:
             s->n_malformed++;
-            reply_err(s, c, h.op, SL_E_UNSUPPORTED, "unknown operation");
+            ss__reply_err(s, c, h.op, SL_E_UNSUPPORTED, "unknown operation");
             break;
         }
     }
@@ -953,6 +959,16 @@ on_ckpt(uv_timer_t *t)
     pthread_mutex_lock(&s->mu);
     s->ckpt_due = 1;
     want_round(s);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void
+on_group_timer(uv_timer_t *t)
+{
+    ss_server *s = t->data;
+    pthread_mutex_lock(&s->mu);
+    ss__coord_tick(s);
+    after_requests(s);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -1018,6 +1034,7 @@ on_signal(uv_signal_t *sig, int signum)
     sl_log(SL_LOG_INFO, "SS-STOP", "signal=%d: shutting down", signum);
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
+    ss__coord_stop(s);
     /* Reply to parked appends once their round ends, then stop. */
     if (s->ntouched > 0)
         want_round(s);
@@ -1245,6 +1262,12 @@ ss_server_run(ss_config *cfg)
                err[0] ? err : sl_strerror(rc));
         return 1;
     }
+    if ((rc = ss__coord_open(s, err, sizeof(err))) != 0) {
+        sl_log(SL_LOG_ERROR, "SS-START", "cannot open coordination state: %s",
+               err[0] ? err : sl_strerror(rc));
+        ss_store_close(s->store);
+        return 1;
+    }
     size_t nparts = 0;
     for (size_t i = 0; i < ss_store_topic_count(s->store); i++)
         nparts += (size_t)ss_topic_partitions(ss_store_topic_at(s->store, i));
@@ -1285,8 +1308,10 @@ ss_server_run(ss_config *cfg)
     uv_timer_init(&s->loop, &s->retain_timer);
     uv_timer_init(&s->loop, &s->interval_timer);
     uv_timer_init(&s->loop, &s->stop_timer);
+    uv_timer_init(&s->loop, &s->group_timer);
     s->ckpt_timer.data = s->retain_timer.data = s->interval_timer.data =
-        s->stop_timer.data = s;
+        s->stop_timer.data = s->group_timer.data = s;
+    uv_timer_start(&s->group_timer, on_group_timer, 100, 100);
     uv_timer_start(&s->ckpt_timer, on_ckpt, (uint64_t)cfg->checkpoint_ms,
                    (uint64_t)cfg->checkpoint_ms);
     uv_timer_start(&s->retain_timer, on_retain,
@@ -1339,6 +1364,7 @@ out:
         free(c->waits);
         free(c->res);
         free(c->res_log);
+        sl_buf_fini(&c->pre);
         if (c->aio)
             nng_aio_free(c->aio);
     }
@@ -1346,6 +1372,7 @@ out:
     for (size_t i = 0; i < s->ntouched; i++)
         ss_log_rele(s->touched[i].log);
     free(s->touched);
+    ss__coord_close(s);
     if (ss_store_close(s->store) != 0)
         s->exit_code = 1;
     uv_walk(&s->loop, close_walk, NULL);

@@ -23,6 +23,8 @@ typedef struct ss_config {
     int64_t retention_check_ms;
     int64_t max_msg;
     int64_t contexts;
+    int64_t kv_value_max;
+    int64_t kv_segment_bytes;
     ss_log_cfg topic; /* defaults for topics, keys "topic.<name>" */
     /* derived by ss_config_finish */
     int fsync_mode;

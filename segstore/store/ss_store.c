@@ -391,7 +391,9 @@ ss_store_open(const char *data_dir, const ss_log_cfg *defaults, ss_store **out,
     }
     struct dirent *de;
     while (rc == 0 && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
+        /* '.' files (.lock) and '@' directories (segstore's own logs,
+         * such as @kv) are not topics. */
+        if (de->d_name[0] == '.' || de->d_name[0] == '@')
             continue;
         if (strchr(de->d_name, '~') != NULL) {
             char p[PATH_MAX];
@@ -610,5 +612,64 @@ ss_store_topic_delete(ss_store *st, sl_slice name)
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/%s", st->dir, gone);
     remove_tree(path);
+    return 0;
+}
+
+int
+ss_store_topic_add_partitions(ss_store *st, sl_slice name, int32_t count,
+                              int validate_only, char *err, size_t errlen)
+{
+    ss_topic *t = ss_store_topic_find(st, name);
+    if (t == NULL) {
+        snprintf(err, errlen, "unknown topic '%.*s'", (int)name.n,
+                 (const char *)name.p);
+        return SL_E_NOTOPIC;
+    }
+    if (count <= t->partitions || count > SS_PARTITIONS_MAX) {
+        snprintf(err, errlen,
+                 "topic '%s' has %d partitions; the new count must be "
+                 "%d..%d",
+                 t->name, t->partitions, t->partitions + 1, SS_PARTITIONS_MAX);
+        return SL_E_INVAL;
+    }
+    if (validate_only)
+        return 0;
+    ss_log **logs = realloc(t->logs, (size_t)count * sizeof(*logs));
+    if (logs == NULL)
+        return -ENOMEM;
+    t->logs = logs;
+    int32_t old = t->partitions;
+    int rc = 0;
+    int32_t p;
+    /* The new logs first, then topic.meta: a crash in between leaves empty
+     * partition directories that the old count ignores. */
+    for (p = old; p < count; p++) {
+        char rel[SS_TOPIC_NAME_MAX + 16];
+        snprintf(rel, sizeof(rel), "%s/%d", t->name, p);
+        rc = ss_log_open(st->dir, rel, &t->cfg, &t->logs[p]);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s/%s: cannot open partition log: %s",
+                     st->dir, rel, sl_strerror(rc));
+            break;
+        }
+    }
+    if (rc == 0) {
+        int tfd =
+            openat(st->dir_fd, t->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        t->partitions = count;
+        rc = tfd < 0 ? -errno : write_meta(tfd, t);
+        if (tfd >= 0)
+            close(tfd);
+        if (rc != 0) {
+            t->partitions = old;
+            snprintf(err, errlen, "%s/%s/topic.meta: %s", st->dir, t->name,
+                     sl_strerror(rc));
+        }
+    }
+    if (rc != 0) {
+        for (int32_t q = old; q < p && q < count; q++)
+            ss_log_rele(t->logs[q]);
+        return rc;
+    }
     return 0;
 }

@@ -47,6 +47,10 @@ int ss_store_close(ss_store *st);
 int ss_store_topic_create(ss_store *st, sl_slice name, int32_t partitions,
                           const ss_kv *configs, size_t nconfigs, char *err,
                           size_t errlen);
+/* Grow a topic to `count` partitions (more than it has).  SL_E_NOTOPIC,
+ * SL_E_INVAL with a message in err.  Durable when it returns 0. */
+int ss_store_topic_add_partitions(ss_store *st, sl_slice name, int32_t count,
+                                  int validate_only, char *err, size_t errlen);
 /* Delete a topic and all its data.  SL_E_NOTOPIC when unknown. */
 int ss_store_topic_delete(ss_store *st, sl_slice name);
 

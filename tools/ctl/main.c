@@ -13,7 +13,7 @@
  * Exit status: 0 success, 1 the server refused (message on stderr), 2 usage
  * or connection errors.
  */
-#include "ipc_client.h"
+#include "ctl_impl.h"
 #include "sl_batch.h"
 
 #include <ctype.h>
@@ -26,35 +26,35 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct ctl {
-    ipc_client *cl;
-    int json;
-    sl_buf req, body;
-} ctl;
-
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: sluice-ctl [--segstore URL] [--json] COMMAND\n"
-            "\n"
-            "commands:\n"
-            "  topic create NAME --partitions N [--config KEY=VALUE]...\n"
-            "  topic list\n"
-            "  topic describe NAME\n"
-            "  topic delete NAME\n"
-            "  offsets TOPIC PARTITION [earliest|latest|TIMESTAMP_MS]\n"
-            "  produce TOPIC PARTITION [--key KEY] [--batch N]   (one record "
-            "per stdin line)\n"
-            "  consume TOPIC PARTITION [--from OFFSET (default: earliest)] "
-            "[--count N] [--inline]\n"
-            "  events [--count N] [--seconds S]   (print segstore's events)\n"
-            "\n"
-            "The segstore URL defaults to $SLUICE_SEGSTORE, else\n"
-            "ipc://$PWD/data/segstore.sock.\n");
+    fprintf(
+        out,
+        "usage: sluice-ctl [--segstore URL] [--json] COMMAND\n"
+        "\n"
+        "commands:\n"
+        "  topic create NAME --partitions N [--config KEY=VALUE]...\n"
+        "  topic list\n"
+        "  topic describe NAME\n"
+        "  topic delete NAME\n"
+        "  offsets TOPIC PARTITION [earliest|latest|TIMESTAMP_MS]\n"
+        "  produce TOPIC PARTITION [--key KEY] [--batch N]   (one record "
+        "per stdin line)\n"
+        "  consume TOPIC PARTITION [--from OFFSET (default: earliest)] "
+        "[--count N] [--inline]\n"
+        "  topic grow NAME --partitions N\n"
+        "  kv get KEY... | kv put KEY VALUE [--expect VERSION]\n"
+        "  kv delete KEY [--expect VERSION] | kv scan [PREFIX] [--limit N]\n"
+        "  group list | group describe NAME... | group delete NAME...\n"
+        "  group offsets NAME   (committed offsets)\n"
+        "  events [--count N] [--seconds S]   (print segstore's events)\n"
+        "\n"
+        "The segstore URL defaults to $SLUICE_SEGSTORE, else\n"
+        "ipc://$PWD/data/segstore.sock.\n");
 }
 
-static int
+int
 die_usage(const char *msg)
 {
     fprintf(stderr, "sluice-ctl: %s\n", msg);
@@ -63,7 +63,7 @@ die_usage(const char *msg)
 }
 
 /* Send ctl->req, wait for the reply; print the server's error text. */
-static int
+int
 call(ctl *c)
 {
     ipc_hdr h = {.status = 1}; /* 1 is never a status: tells the cases */
@@ -81,7 +81,7 @@ call(ctl *c)
     return 0;
 }
 
-static int
+int
 parse_i64(const char *s, int64_t *v)
 {
     char *end;
@@ -93,7 +93,7 @@ parse_i64(const char *s, int64_t *v)
     return 0;
 }
 
-static void
+void
 json_str(FILE *f, sl_slice s)
 {
     fputc('"', f);
@@ -551,7 +551,9 @@ on_event(void *arg, const ipc_event *e)
     ev_wait *w = arg;
     pthread_mutex_lock(&w->mu);
     if (w->left != 0) {
-        if (w->json) {
+        if (e->op == IPC_EVT_KV || e->op == IPC_EVT_GROUP) {
+            ctl_print_coord_event(w->json, e);
+        } else if (w->json) {
             const char *name = ipc_op_name(e->op);
             if (strncmp(name, "EVT_", 4) == 0)
                 name += 4;
@@ -676,14 +678,20 @@ main(int argc, char **argv)
             rc = topic_describe(&c, av[2]);
         else if (strcmp(av[1], "delete") == 0 && ac >= 3)
             rc = topic_delete(&c, av[2]);
+        else if (strcmp(av[1], "grow") == 0 && ac >= 3)
+            rc = ctl_topic_grow(&c, ac - 2, av + 2);
         else
-            rc = die_usage("topic create|list|describe|delete");
+            rc = die_usage("topic create|list|describe|delete|grow");
     } else if (strcmp(av[0], "offsets") == 0) {
         rc = offsets(&c, ac - 1, av + 1);
     } else if (strcmp(av[0], "produce") == 0) {
         rc = produce(&c, ac - 1, av + 1);
     } else if (strcmp(av[0], "consume") == 0) {
         rc = consume(&c, ac - 1, av + 1);
+    } else if (strcmp(av[0], "kv") == 0) {
+        rc = ctl_kv(&c, ac - 1, av + 1);
+    } else if (strcmp(av[0], "group") == 0) {
+        rc = ctl_group(&c, ac - 1, av + 1);
     } else if (strcmp(av[0], "events") == 0) {
         rc = events(&c, ac - 1, av + 1);
     } else {

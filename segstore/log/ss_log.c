@@ -33,6 +33,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The last SS_PRODUCER_WINDOW batches of one idempotent producer. */
+#define SS_PRODUCER_WINDOW 5
+#define SS_PRODUCERS_MAX   1024
+typedef struct ss_pstate {
+    int64_t pid;
+    int16_t epoch;
+    int n; /* batches in recent[] (newest last) */
+    struct {
+        int32_t first_seq, last_seq;
+        int64_t base_offset, last_offset;
+    } recent[SS_PRODUCER_WINDOW];
+    uint64_t used; /* for eviction of the least recently used */
+} ss_pstate;
+
 struct ss_log {
     int refs;
     int closed;
@@ -54,6 +68,10 @@ struct ss_log {
      * sealed_base only. */
     pthread_mutex_t ckpt_mu;
     int64_t sealed_base; /* highest base that has been sealed, -1 */
+    /* Idempotent producers seen by this partition (in memory only). */
+    ss_pstate *pstates;
+    size_t npstates, pstate_cap;
+    uint64_t pstate_clock;
 };
 
 static long page_size;
@@ -807,6 +825,7 @@ ss_log_rele(ss_log *l)
     for (size_t i = 0; i < l->nsegs; i++)
         seg_free(l->segs[i]);
     free(l->segs);
+    free(l->pstates);
     if (l->dir_fd >= 0)
         close(l->dir_fd);
     pthread_mutex_destroy(&l->ckpt_mu);
@@ -877,6 +896,105 @@ ss_log_rel(const ss_log *l)
 /* ---- append ----------------------------------------------------------------
  */
 
+/* ---- idempotent producers ---------------------------------------------
+ *
+ * Kafka's rules for a batch with producerId >= 0, per partition: a repeat
+ * of one of the producer's last five batches (same epoch, same first and
+ * last sequence) is acknowledged again with its original offsets and not
+ * written; otherwise the batch must continue the sequence (last + 1, or 0
+ * with a new epoch); an older epoch is fenced.  The state is in memory: a
+ * producer segstore has not seen since it started is accepted from any
+ * sequence (a retry that spans a segstore restart can thus be stored
+ * twice; docs/kafka.md says so).
+ */
+
+static ss_pstate *
+pstate_find(ss_log *l, int64_t pid)
+{
+    for (size_t i = 0; i < l->npstates; i++)
+        if (l->pstates[i].pid == pid)
+            return &l->pstates[i];
+    return NULL;
+}
+
+static ss_pstate *
+pstate_add(ss_log *l, int64_t pid)
+{
+    if (l->npstates == l->pstate_cap) {
+        if (l->pstate_cap >= SS_PRODUCERS_MAX) {
+            /* Forget the least recently used producer. */
+            size_t lru = 0;
+            for (size_t i = 1; i < l->npstates; i++)
+                if (l->pstates[i].used < l->pstates[lru].used)
+                    lru = i;
+            l->pstates[lru] = l->pstates[--l->npstates];
+        } else {
+            size_t cap = l->pstate_cap ? l->pstate_cap * 2 : 4;
+            ss_pstate *p = realloc(l->pstates, cap * sizeof(*p));
+            if (p == NULL)
+                return NULL;
+            l->pstates = p;
+            l->pstate_cap = cap;
+        }
+    }
+    ss_pstate *p = &l->pstates[l->npstates++];
+    memset(p, 0, sizeof(*p));
+    p->pid = pid;
+    p->epoch = -1;
+    return p;
+}
+
+/* 0: append it; 1: a duplicate (res filled); or SL_E_SEQUENCE /
+ * SL_E_PRODUCER_EPOCH. */
+static int
+pstate_check(ss_log *l, const sl_batch_hdr *h, ss_append_res *res)
+{
+    ss_pstate *p = pstate_find(l, h->producer_id);
+    if (p == NULL)
+        return 0;
+    int32_t last_seq = h->base_sequence + h->last_offset_delta;
+    if (h->producer_epoch < p->epoch)
+        return SL_E_PRODUCER_EPOCH;
+    if (h->producer_epoch > p->epoch)
+        return h->base_sequence == 0 ? 0 : SL_E_SEQUENCE;
+    for (int i = 0; i < p->n; i++) {
+        if (p->recent[i].first_seq == h->base_sequence &&
+            p->recent[i].last_seq == last_seq) {
+            res->base_offset = p->recent[i].base_offset;
+            res->last_offset = p->recent[i].last_offset;
+            res->append_time = -1;
+            res->log_start = ss_log_start(l);
+            return 1;
+        }
+    }
+    int32_t expect = p->n ? p->recent[p->n - 1].last_seq : -1;
+    expect = expect == INT32_MAX ? 0 : expect + 1;
+    return h->base_sequence == expect ? 0 : SL_E_SEQUENCE;
+}
+
+static void
+pstate_record(ss_log *l, const sl_batch_hdr *h, int64_t base, int64_t last)
+{
+    ss_pstate *p = pstate_find(l, h->producer_id);
+    if (p == NULL && (p = pstate_add(l, h->producer_id)) == NULL)
+        return; /* without memory, dedupe of this producer is off */
+    if (h->producer_epoch != p->epoch) {
+        p->epoch = h->producer_epoch;
+        p->n = 0;
+    }
+    if (p->n == SS_PRODUCER_WINDOW) {
+        memmove(&p->recent[0], &p->recent[1],
+                (SS_PRODUCER_WINDOW - 1) * sizeof(p->recent[0]));
+        p->n--;
+    }
+    p->recent[p->n].first_seq = h->base_sequence;
+    p->recent[p->n].last_seq = h->base_sequence + h->last_offset_delta;
+    p->recent[p->n].base_offset = base;
+    p->recent[p->n].last_offset = last;
+    p->n++;
+    p->used = ++l->pstate_clock;
+}
+
 int
 ss_log_append(ss_log *l, uint8_t *batches, size_t n, int64_t now_ms,
               ss_append_res *res)
@@ -891,6 +1009,9 @@ ss_log_append(ss_log *l, uint8_t *batches, size_t n, int64_t now_ms,
     sl_slice rest = sl_slice_make(batches, n);
     int64_t records = 0;
     size_t limit = (size_t)l->cfg.max_message_bytes;
+    size_t nbatches = 0;
+    sl_batch_hdr first;
+    res->duplicate = 0;
     while (rest.n > 0) {
         sl_batch_hdr h;
         sl_slice b;
@@ -904,10 +1025,23 @@ ss_log_append(ss_log *l, uint8_t *batches, size_t n, int64_t now_ms,
         rc = sl_batch_check(b, SL_BATCH_CHECK_CRC | SL_BATCH_CHECK_RECORDS, &h);
         if (rc != 0)
             return rc;
+        if (nbatches++ == 0)
+            first = h;
+        else if (h.producer_id >= 0 || first.producer_id >= 0)
+            return SL_E_INVAL; /* idempotent batches come one per append */
         records += h.record_count;
     }
     if (n > UINT32_MAX / 2 || records > INT32_MAX / 2)
         return SL_E_TOOBIG;
+    if (first.producer_id >= 0) {
+        int rc = pstate_check(l, &first, res);
+        if (rc == 1) {
+            res->duplicate = 1;
+            return 0;
+        }
+        if (rc != 0)
+            return rc;
+    }
 
     ss_seg *s = active(l);
     /* Roll when the append does not fit, or when the segment's offsets or
@@ -992,6 +1126,8 @@ ss_log_append(ss_log *l, uint8_t *batches, size_t n, int64_t now_ms,
     s->max_ts = max_ts;
     l->bytes += (int64_t)n;
     res->log_start = ss_log_start(l);
+    if (first.producer_id >= 0)
+        pstate_record(l, &first, res->base_offset, res->last_offset);
     return 0;
 }
 

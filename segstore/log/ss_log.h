@@ -70,13 +70,19 @@ typedef struct ss_append_res {
     int64_t last_offset; /* last offset assigned */
     int64_t append_time; /* LogAppendTime stamped, or -1 */
     int64_t log_start;
+    int duplicate; /* an idempotent producer's retry: nothing written,
+                      the offsets are the original append's */
 } ss_append_res;
 
 /*
  * Validate and append whole batches: every batch must pass
  * sl_batch_check(CRC | RECORDS) and be at most max_message_bytes.  All or
  * nothing: on any invalid batch nothing is written and SL_E_CRC /
- * SL_E_MALFORMED / SL_E_VERSION / SL_E_TOOBIG is returned.  The batches are
+ * SL_E_MALFORMED / SL_E_VERSION / SL_E_TOOBIG is returned.  Batches with
+ * a producer id (idempotent producers) come one per call (else SL_E_INVAL)
+ * and are deduplicated: a retry of one of the producer's last 5 batches
+ * returns 0 with res->duplicate set and the original offsets; a sequence
+ * gap SL_E_SEQUENCE; an older epoch SL_E_PRODUCER_EPOCH.  The batches are
  * stamped in place (baseOffset, epoch, LogAppendTime), so `batches` must be
  * writable; it is not kept.  The bytes are written to the page cache, not
  * yet durable: see ss_log_durable_end() and ss_log_job_*.

@@ -1,0 +1,175 @@
+/*
+ * main.c — sluice-mqtt: command line, config, signals and the loop.
+ *
+ *   sluice-mqtt --segstore URL --listen HOST:PORT
+ *                [--config FILE] [--set KEY=VALUE]... [--log-level L]
+ *
+ * Runs in the foreground and logs to stderr.  SIGTERM/SIGINT stop
+ * accepting, answer the requests in flight, close the connections and
+ * exit 0.  The only globals of the process live here.
+ */
+#include "mq_server.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static mq_config g_cfg;
+static mq_server g_srv;
+static uv_signal_t g_sigterm, g_sigint;
+static int g_signalled;
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sluice-mqtt --segstore URL --listen HOST:PORT\n"
+            "                    [--config FILE] [--set KEY=VALUE]... "
+            "[--log-level LEVEL]\n"
+            "\n"
+            "The Sluice MQTT frontend: MQTT 3.1, 3.1.1 and 5.0 on "
+            "sluice-segstore.\n"
+            "\n"
+            "  --segstore URL        segstore request URL (ipc:// or tcp://)\n"
+            "  --listen HOST:PORT    MQTT listener (default 0.0.0.0:1883)\n"
+            "  --config FILE         key = value config file\n"
+            "  --set KEY=VALUE       override one config key (repeatable)\n"
+            "  --log-level L         debug | info | warn | error\n"
+            "  --config-doc          print the config keys as a Markdown "
+            "table\n"
+            "  --help, --version\n");
+}
+
+static void
+on_stopped(void *arg)
+{
+    uv_loop_t *loop = arg;
+    /* The IPC client is deliberately left open: closing nng 1.5.2's SUB
+     * socket while segstore publishes can hang (docs/ipc.md section 11),
+     * and the process is about to exit anyway. */
+    uv_close((uv_handle_t *)&g_sigterm, NULL);
+    uv_close((uv_handle_t *)&g_sigint, NULL);
+    uv_stop(loop);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+    if (g_signalled++) {
+        sl_log(SL_LOG_WARN, "MQ-STOP", "second signal %d: exiting now", signum);
+        exit(0);
+    }
+    sl_log(SL_LOG_INFO, "MQ-STOP", "signal %d: stopping", signum);
+    mq_server_stop(&g_srv, on_stopped, h->loop);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"segstore", required_argument, NULL, 's'},
+        {"listen", required_argument, NULL, 'L'},
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 'S'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"config-doc", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    char err[1024];
+    mq_config_defaults(&g_cfg);
+    /* The config file first, whatever its position, so flags override it. */
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 &&
+            mq_config_load(&g_cfg, argv[i + 1], err, sizeof(err)) != 0) {
+            fprintf(stderr, "sluice-mqtt: %s\n", err);
+            return 2;
+        }
+    }
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        const char *key = NULL;
+        char kv[SL_CONF_STR_MAX + 64];
+        switch (c) {
+        case 's':
+            key = "segstore";
+            break;
+        case 'L':
+            key = "listen";
+            break;
+        case 'l':
+            key = "log.level";
+            break;
+        case 'c':
+            continue; /* loaded above */
+        case 'S':
+            if (mq_config_set(&g_cfg, optarg, err, sizeof(err)) != 0) {
+                fprintf(stderr, "sluice-mqtt: --set %s\n", err);
+                return 2;
+            }
+            continue;
+        case 'D':
+            mq_config_doc(stdout);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("sluice-mqtt %s\n", SLUICE_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+        snprintf(kv, sizeof(kv), "%s=%s", key, optarg);
+        if (mq_config_set(&g_cfg, kv, err, sizeof(err)) != 0) {
+            fprintf(stderr, "sluice-mqtt: %s\n", err);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sluice-mqtt: unexpected argument '%s'\n",
+                argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (mq_config_finish(&g_cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sluice-mqtt: %s\n", err);
+        return 2;
+    }
+    sl_log_set_level(sl_log_level_parse(g_cfg.log_level));
+    /* A client that vanishes mid-write must cost an EPIPE, not the
+     * process. */
+    signal(SIGPIPE, SIG_IGN);
+
+    uv_loop_t *loop = uv_default_loop();
+    if (mq_server_start(&g_srv, &g_cfg, loop, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sluice-mqtt: %s\n", err);
+        return 1;
+    }
+    uv_signal_init(loop, &g_sigterm);
+    uv_signal_init(loop, &g_sigint);
+    uv_signal_start(&g_sigterm, on_signal, SIGTERM);
+    uv_signal_start(&g_sigint, on_signal, SIGINT);
+    uv_run(loop, UV_RUN_DEFAULT);
+    const mq_stats *st = &g_srv.st;
+    sl_log(SL_LOG_INFO, "MQ-STATS",
+           "conns=%llu connects=%llu msgs_in=%llu msgs_out=%llu "
+           "malformed=%llu protocol_errors=%llu dropped_qos0=%llu "
+           "dropped_too_big=%llu expired=%llu appends=%llu reads=%llu "
+           "append_errors=%llu ipc_errors=%llu",
+           (unsigned long long)st->conns, (unsigned long long)st->connects,
+           (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
+           (unsigned long long)st->malformed,
+           (unsigned long long)st->protocol_errors,
+           (unsigned long long)st->dropped_qos0,
+           (unsigned long long)st->dropped_too_big,
+           (unsigned long long)st->expired, (unsigned long long)st->appends,
+           (unsigned long long)st->reads, (unsigned long long)st->append_errors,
+           (unsigned long long)st->ipc_errors);
+    sl_log(SL_LOG_INFO, "MQ-STOP", "stopped");
+    return 0;
+}

@@ -1,0 +1,926 @@
+/*
+ * mq_server.c — sluice-mqtt's server: start-up against segstore (HELLO,
+ * the log topic, where its partitions end), the MQTT connections on
+ * fe_common, framing and dispatch, CONNECT / CONNACK, SUBSCRIBE /
+ * UNSUBSCRIBE, PINGREQ, DISCONNECT, keep alive, wills, takeover and the
+ * orderly stop.
+ *
+ * Start-up.  The listener is bound at once (so a bad address fails the
+ * process), but input is not read until the log topic exists and the tail
+ * knows where every partition ends: a connection that arrives earlier
+ * waits, paused.
+ *
+ * Bad input.  Framing and decoding are the codec's (mq_codec.h); a packet
+ * that does not decode is answered, in MQTT 5, with DISCONNECT and the
+ * reason code the codec names, in 3.x by closing; a failed CONNECT with the
+ * CONNACK code the spec names.  Each is counted.  Input per connection is
+ * bounded by mqtt.max.packet.size (fe_common's max_in), decoded arrays by
+ * an arena sized from the packet.
+ */
+#include "mq_server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A connection that has not sent CONNECT by then is closed. */
+#define CONNECT_TIMEOUT_MS 10000
+#define TICK_MS            100
+
+uint64_t
+mq__now_ms(void)
+{
+    return sl_mono_ns() / 1000000u;
+}
+
+int32_t
+mq__partition_of(const mq_server *s, sl_slice topic)
+{
+    return (int32_t)(sl_xxh3(topic.p, topic.n) % (uint64_t)s->nparts);
+}
+
+/* ---- connections ------------------------------------------------------------
+ */
+
+void
+mq__conn_hold(mq_conn *c)
+{
+    c->refs++;
+}
+
+void
+mq__conn_rele(mq_conn *c)
+{
+    if (--c->refs > 0)
+        return;
+    if (c->alias_in != NULL)
+        for (int64_t i = 0; i < c->srv->cfg->topic_alias_max; i++)
+            free(c->alias_in[i]);
+    free(c->alias_in);
+    for (uint16_t i = 0; i < c->nalias_out; i++)
+        free(c->alias_out[i]);
+    free(c->alias_out);
+    free(c->will);
+    free(c);
+}
+
+bool
+mq__conn_send(mq_conn *c, const sl_buf *b)
+{
+    if (c->dead)
+        return false;
+    return fe_conn_write(c->fe, b->p, b->n) == 0;
+}
+
+void
+mq__conn_fail(mq_conn *c, uint8_t reason, const char *why)
+{
+    mq_server *s = c->srv;
+    if (c->dead || c->state == MQ_CS_CLOSING)
+        return;
+    if (reason == MQ_RC_MALFORMED_PACKET)
+        s->st.malformed++;
+    else
+        s->st.protocol_errors++;
+    sl_log(SL_LOG_DEBUG, "MQ-FAIL", "peer=%s reason=0x%02x %s: %s",
+           fe_conn_peer(c->fe), reason, mq_reason_name(reason, MQ_DISCONNECT),
+           why ? why : "");
+    if (c->version == MQ_V5 && c->state == MQ_CS_CONNECTED) {
+        mq_prop rs = {MQ_P_REASON_STRING, 0, sl_slice_str(why), {NULL, 0}};
+        mq_disconnect d = {reason, {why ? &rs : NULL, why ? 1 : 0}};
+        mq_packet pk = {.type = MQ_DISCONNECT};
+        pk.u.disconnect = d;
+        mq_packet_fit(MQ_V5, &pk, c->max_out_packet);
+        sl_buf_reset(&s->out);
+        if (mq_disconnect_encode(&s->out, MQ_V5, &pk.u.disconnect) == 0)
+            mq__conn_send(c, &s->out);
+    }
+    c->state = MQ_CS_CLOSING;
+    fe_conn_close(c->fe, SL_E_MALFORMED, 0);
+}
+
+static void *
+conn_open(fe_conn *fe, void *arg, int *refuse)
+{
+    mq_server *s = arg;
+    if (s->stopping) {
+        *refuse = SL_E_CLOSED;
+        return NULL;
+    }
+    mq_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        *refuse = -ENOMEM;
+        return NULL;
+    }
+    c->srv = s;
+    c->fe = fe;
+    c->refs = 1;
+    c->last_rx_ms = mq__now_ms();
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->st.conns++;
+    return c;
+}
+
+/* The will of a connection that ended without a clean DISCONNECT. */
+static void
+will_on_close(mq_server *s, mq_conn *c, mq_session *ss)
+{
+    if (c->will == NULL || c->clean_disconnect)
+        return;
+    if (c->will_delay == 0 || ss == NULL || ss->expiry == 0) {
+        mq_msg m;
+        if (mq__msg_from_blob(s, sl_slice_make(c->will, c->will_n), &m) == 0) {
+            s->st.wills++;
+            mq__publish_internal(s, &m);
+        }
+        return;
+    }
+    /* Delayed: the session keeps it until the delay passes, the session
+     * ends, or the client comes back. */
+    free(ss->will);
+    ss->will = c->will;
+    ss->will_n = c->will_n;
+    ss->will_at_ms = (int64_t)mq__now_ms() + (int64_t)c->will_delay * 1000;
+    c->will = NULL;
+}
+
+static void
+conn_closed(fe_conn *fe, void *state, int why)
+{
+    mq_conn *c = state;
+    mq_server *s = c->srv;
+    (void)fe;
+    (void)why;
+    c->dead = 1;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    mq_session *ss = c->sess;
+    if (ss != NULL && ss->conn == c) {
+        if (!s->stopping)
+            will_on_close(s, c, ss);
+        if (ss->expiry == 0)
+            mq__session_drop(s, ss);
+        else
+            mq__session_offline(s, ss);
+    }
+    c->sess = NULL;
+    mq__conn_rele(c);
+}
+
+static void
+conn_drained(fe_conn *fe, void *state)
+{
+    mq_conn *c = state;
+    (void)fe;
+    if (c->sess != NULL && c->sess->conn == c)
+        mq__session_kick(c->sess);
+}
+
+/* ---- CONNECT --------------------------------------------------------------
+ */
+
+static void
+connack_fail(mq_conn *c, int version, uint8_t reason)
+{
+    mq_server *s = c->srv;
+    mq_connack a = {false, reason, {NULL, 0}};
+    sl_buf_reset(&s->out);
+    if (version == MQ_V5) {
+        mq_connack_encode(&s->out, MQ_V5, &a);
+    } else {
+        uint8_t v3;
+        if (mq_connack_code_v3(reason, &v3) == 0) {
+            a.code = v3;
+            mq_connack_encode(&s->out, version == MQ_V31 ? MQ_V31 : MQ_V311,
+                              &a);
+        }
+    }
+    if (s->out.n > 0)
+        mq__conn_send(c, &s->out);
+    c->state = MQ_CS_CLOSING;
+    fe_conn_close(c->fe, SL_E_INVAL, 0);
+}
+
+static int
+will_blob(mq_conn *c, const mq_connect *k, sl_slice cid)
+{
+    mq_msg m;
+    memset(&m, 0, sizeof(m));
+    m.topic = k->will.topic;
+    m.payload = k->will.payload;
+    m.qos = k->will.qos;
+    m.retain = k->will.retain;
+    m.cid = cid;
+    mq_prop up[64];
+    size_t nu = 0;
+    uint32_t u;
+    const mq_props *ps = &k->will.props;
+    if (mq_props_get_u32(ps, MQ_P_PAYLOAD_FORMAT_INDICATOR, &u)) {
+        m.has_pfi = true;
+        m.pfi = (uint8_t)u;
+        if (u == 1 && mq_utf8_check(m.payload, 0) != 0)
+            return SL_E_MALFORMED;
+    }
+    m.has_ct = mq_props_get_str(ps, MQ_P_CONTENT_TYPE, &m.ct);
+    m.has_rt = mq_props_get_str(ps, MQ_P_RESPONSE_TOPIC, &m.rt);
+    m.has_cd = mq_props_get_str(ps, MQ_P_CORRELATION_DATA, &m.cd);
+    for (size_t i = 0; i < ps->n && nu < SL_ARRAY_LEN(up); i++)
+        if (ps->v[i].id == MQ_P_USER_PROPERTY)
+            up[nu++] = ps->v[i];
+    m.uprops = up;
+    m.nuprops = nu;
+    c->will_delay = 0;
+    if (mq_props_get_u32(ps, MQ_P_WILL_DELAY_INTERVAL, &u))
+        c->will_delay = u;
+    /* The will's Message Expiry Interval counts from when it is
+     * published: after the will delay at the latest. */
+    if (mq_props_get_u32(ps, MQ_P_MESSAGE_EXPIRY_INTERVAL, &u))
+        m.expiry_ms = sl_now_ms() + ((int64_t)c->will_delay + u) * 1000;
+    free(c->will);
+    c->will = NULL;
+    return mq__msg_blob(&m, &c->will, &c->will_n);
+}
+
+static void
+gen_client_id(char *out, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t x = sl_mono_ns() ^ ((uint64_t)rand() << 32) ^ (uint64_t)rand();
+    x = sl_xxh3(&x, sizeof(x));
+    size_t i = 0;
+    memcpy(out, "sluice-", 7);
+    i = 7;
+    for (int k = 0; k < 16 && i + 1 < n; k++, x >>= 4)
+        out[i++] = hex[x & 15];
+    out[i] = 0;
+}
+
+static int
+handle_connect(mq_conn *c, mq_connect *k)
+{
+    mq_server *s = c->srv;
+    const mq_config *cfg = s->cfg;
+    c->version = k->version;
+    s->st.connects++;
+    char gen[32];
+    sl_slice cid = k->client_id;
+    bool assigned = false;
+    if (cid.n == 0) {
+        gen_client_id(gen, sizeof(gen));
+        cid = sl_slice_str(gen);
+        assigned = true;
+    }
+    if (c->version == MQ_V5 &&
+        mq_props_find(&k->props, MQ_P_AUTHENTICATION_METHOD) != NULL) {
+        connack_fail(c, c->version, MQ_RC_BAD_AUTHENTICATION_METHOD);
+        return 0;
+    }
+    if (!cfg->allow_anonymous && !k->username_flag) {
+        connack_fail(c, c->version, MQ_RC_NOT_AUTHORIZED);
+        return 0;
+    }
+    uint32_t expiry = k->clean_start ? 0 : 0xFFFFFFFFu;
+    uint32_t u;
+    c->max_out_packet = MQ_MAX_PACKET;
+    c->recv_max_out = 65535;
+    c->alias_max_out = 0;
+    if (c->version == MQ_V5) {
+        expiry = 0;
+        if (mq_props_get_u32(&k->props, MQ_P_SESSION_EXPIRY_INTERVAL, &u))
+            expiry = u;
+        if (mq_props_get_u32(&k->props, MQ_P_RECEIVE_MAXIMUM, &u))
+            c->recv_max_out = (uint16_t)u;
+        if (mq_props_get_u32(&k->props, MQ_P_MAXIMUM_PACKET_SIZE, &u))
+            c->max_out_packet = u;
+        if (mq_props_get_u32(&k->props, MQ_P_TOPIC_ALIAS_MAXIMUM, &u))
+            c->alias_max_out = (uint16_t)u;
+    }
+    bool expiry_capped = false;
+    if ((int64_t)expiry > cfg->session_expiry_max) {
+        expiry = (uint32_t)cfg->session_expiry_max;
+        expiry_capped = true;
+    }
+    c->keep_alive = k->keep_alive;
+    bool ka_set = false;
+    if (cfg->keepalive_max > 0 &&
+        (k->keep_alive == 0 || k->keep_alive > cfg->keepalive_max)) {
+        c->keep_alive = (uint16_t)cfg->keepalive_max;
+        ka_set = true;
+    }
+
+    /* Takeover of a client id connected here: the old connection goes
+     * with 0x8E and without its will (a new connection arrived). */
+    mq_session *ss = mq__session_find(s, cid);
+    if (ss != NULL && ss->conn != NULL) {
+        mq_conn *old = ss->conn;
+        s->st.takeovers++;
+        old->takeover = true;
+        old->clean_disconnect = true;
+        mq__conn_fail(old, MQ_RC_SESSION_TAKEN_OVER, "session taken over");
+        old->sess = NULL;
+        mq__session_offline(s, ss);
+    }
+    bool present = false;
+    if (ss != NULL && k->clean_start) {
+        mq__session_drop(s, ss);
+        ss = NULL;
+    }
+    if (ss != NULL) {
+        present = true;
+    } else {
+        ss = mq__session_new(s, cid);
+        if (ss == NULL)
+            return -ENOMEM;
+    }
+    mq__session_online(s, ss);
+    ss->version = c->version;
+    ss->expiry = expiry;
+    ss->conn = c;
+    c->sess = ss;
+    if (k->will_flag && will_blob(c, k, cid) != 0) {
+        connack_fail(c, c->version, MQ_RC_PAYLOAD_FORMAT_INVALID);
+        return 0;
+    }
+    c->will_retain = k->will_flag && k->will.retain;
+
+    mq_connack a = {present, 0, {NULL, 0}};
+    mq_prop pv[12];
+    size_t np = 0;
+    if (c->version == MQ_V5) {
+        if (expiry_capped)
+            pv[np++] = (mq_prop){
+                MQ_P_SESSION_EXPIRY_INTERVAL, expiry, {NULL, 0}, {NULL, 0}};
+        pv[np++] = (mq_prop){MQ_P_RECEIVE_MAXIMUM,
+                             (uint32_t)cfg->receive_max,
+                             {NULL, 0},
+                             {NULL, 0}};
+        pv[np++] = (mq_prop){MQ_P_MAXIMUM_PACKET_SIZE,
+                             (uint32_t)cfg->max_packet,
+                             {NULL, 0},
+                             {NULL, 0}};
+        pv[np++] = (mq_prop){MQ_P_TOPIC_ALIAS_MAXIMUM,
+                             (uint32_t)cfg->topic_alias_max,
+                             {NULL, 0},
+                             {NULL, 0}};
+        if (assigned)
+            pv[np++] =
+                (mq_prop){MQ_P_ASSIGNED_CLIENT_IDENTIFIER, 0, cid, {NULL, 0}};
+        if (ka_set)
+            pv[np++] = (mq_prop){
+                MQ_P_SERVER_KEEP_ALIVE, c->keep_alive, {NULL, 0}, {NULL, 0}};
+    }
+    a.props.v = pv;
+    a.props.n = np;
+    sl_buf_reset(&s->out);
+    int rc = mq_connack_encode(&s->out, c->version, &a);
+    if (rc != 0)
+        return rc;
+    mq__conn_send(c, &s->out);
+    c->state = MQ_CS_CONNECTED;
+    if (present)
+        mq__session_resend(ss);
+    mq__session_kick(ss);
+    return 0;
+}
+
+/* ---- SUBSCRIBE / UNSUBSCRIBE -----------------------------------------------
+ */
+
+typedef struct ret_ctx {
+    mq_session *ss;
+    uint8_t qos;
+    uint32_t id;
+} ret_ctx;
+
+static void
+on_retained(void *arg, mq_retained *r)
+{
+    ret_ctx *x = arg;
+    mq__deliver_retained(x->ss, r, x->qos, x->id);
+}
+
+static int
+handle_subscribe(mq_conn *c, mq_subscribe *q)
+{
+    mq_server *s = c->srv;
+    mq_session *ss = c->sess;
+    uint32_t id = 0;
+    if (c->version == MQ_V5)
+        mq_props_get_u32(&q->props, MQ_P_SUBSCRIPTION_IDENTIFIER, &id);
+    uint8_t codes_fixed[64];
+    uint8_t *codes = q->n <= 64 ? codes_fixed : malloc(q->n);
+    bool *fresh = calloc(q->n ? q->n : 1, sizeof(bool));
+    if (codes == NULL || fresh == NULL) {
+        if (codes != codes_fixed)
+            free(codes);
+        free(fresh);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < q->n; i++) {
+        mq_sub *sub = &q->subs[i];
+        if (sub->qos > 2)
+            sub->qos = 2;
+        int sh = mq_topic_share_parse(sub->filter, NULL);
+        if (sh < 0 || (sh == 0 && mq_topic_filter_check(sub->filter) != 0)) {
+            codes[i] = MQ_RC_TOPIC_FILTER_INVALID;
+            continue;
+        }
+        bool existed;
+        int rc = mq__session_sub(s, ss, sub, id, &existed);
+        if (rc != 0) {
+            codes[i] = MQ_RC_UNSPECIFIED_ERROR;
+            continue;
+        }
+        fresh[i] = !existed;
+        codes[i] = sub->qos;
+    }
+    mq_suback a = {q->packet_id, {NULL, 0}, codes, q->n};
+    if (c->version != MQ_V5)
+        for (size_t i = 0; i < q->n; i++)
+            codes[i] = mq_suback_code_v3(codes[i]);
+    sl_buf_reset(&s->out);
+    int rc = mq_suback_encode(&s->out, c->version, &a);
+    if (rc == 0)
+        mq__conn_send(c, &s->out);
+    /* Retained messages after the SUBACK, per subscription's Retain
+     * Handling; never for shared subscriptions [MQTT-3.8.4-?]. */
+    for (size_t i = 0; rc == 0 && i < q->n; i++) {
+        mq_sub *sub = &q->subs[i];
+        if (codes[i] >= 0x80 || mq_topic_share_parse(sub->filter, NULL) != 0)
+            continue;
+        if (sub->retain_handling == 2 ||
+            (sub->retain_handling == 1 && !fresh[i]))
+            continue;
+        ret_ctx x = {ss, sub->qos, id};
+        mq__retained_match(s, sub->filter, on_retained, &x);
+    }
+    if (codes != codes_fixed)
+        free(codes);
+    free(fresh);
+    return rc;
+}
+
+static int
+handle_unsubscribe(mq_conn *c, mq_unsubscribe *q)
+{
+    mq_server *s = c->srv;
+    uint8_t codes_fixed[64];
+    uint8_t *codes = q->n <= 64 ? codes_fixed : malloc(q->n);
+    if (codes == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < q->n; i++)
+        codes[i] = mq__session_unsub(s, c->sess, q->filters[i]) == 1
+                       ? MQ_RC_SUCCESS
+                       : MQ_RC_NO_SUBSCRIPTION_EXISTED;
+    mq_suback a = {
+        q->packet_id, {NULL, 0}, codes, c->version == MQ_V5 ? q->n : 0};
+    sl_buf_reset(&s->out);
+    int rc = mq_unsuback_encode(&s->out, c->version, &a);
+    if (rc == 0)
+        mq__conn_send(c, &s->out);
+    if (codes != codes_fixed)
+        free(codes);
+    return rc;
+}
+
+/* ---- DISCONNECT
+ * -------------------------------------------------------------- */
+
+static void
+handle_disconnect(mq_conn *c, const mq_disconnect *d)
+{
+    mq_session *ss = c->sess;
+    c->clean_disconnect =
+        !(c->version == MQ_V5 && d->reason == MQ_RC_DISCONNECT_WITH_WILL);
+    uint32_t u;
+    if (c->version == MQ_V5 &&
+        mq_props_get_u32(&d->props, MQ_P_SESSION_EXPIRY_INTERVAL, &u)) {
+        if (ss->expiry == 0 && u != 0) {
+            /* [MQTT-3.14.2-2] */
+            c->clean_disconnect = false;
+            mq__conn_fail(c, MQ_RC_PROTOCOL_ERROR,
+                          "Session Expiry Interval set on DISCONNECT after "
+                          "0 at CONNECT");
+            return;
+        }
+        ss->expiry =
+            (uint32_t)SL_MIN((int64_t)u, c->srv->cfg->session_expiry_max);
+    }
+    c->state = MQ_CS_CLOSING;
+    fe_conn_close(c->fe, 0, 0);
+}
+
+/* ---- dispatch
+ * ---------------------------------------------------------------- */
+
+static int
+arena_for(mq_server *s, size_t frame, sl_arena *a)
+{
+    size_t want = 16 * frame + 4096;
+    if (want > s->acap) {
+        uint8_t *m = realloc(s->amem, want);
+        if (m == NULL)
+            return -ENOMEM;
+        s->amem = m;
+        s->acap = want;
+    }
+    sl_arena_init(a, s->amem, s->acap);
+    return 0;
+}
+
+static int
+handle_packet(mq_conn *c, const mq_frame *f)
+{
+    mq_server *s = c->srv;
+    sl_arena ar;
+    int rc = arena_for(s, f->size, &ar);
+    if (rc != 0)
+        return rc;
+    mq_packet pk;
+    mq_err err = {0, NULL};
+    if (c->state == MQ_CS_NEW) {
+        if (f->type != MQ_CONNECT) {
+            /* [MQTT-3.1.0-1]: the first packet must be CONNECT. */
+            s->st.protocol_errors++;
+            c->state = MQ_CS_CLOSING;
+            fe_conn_close(c->fe, SL_E_MALFORMED, 0);
+            return 0;
+        }
+        rc = mq_packet_decode(f, 0, &ar, &pk, &err);
+        if (rc == SL_E_VERSION) {
+            s->st.protocol_errors++;
+            connack_fail(c, pk.u.connect.version == MQ_V5 ? MQ_V5 : MQ_V311,
+                         MQ_RC_UNSUPPORTED_PROTOCOL_VERSION);
+            return 0;
+        }
+        if (rc != 0) {
+            s->st.malformed++;
+            int v = pk.u.connect.version;
+            connack_fail(c, v >= MQ_V31 && v <= MQ_V5 ? v : MQ_V311,
+                         err.reason ? err.reason : MQ_RC_MALFORMED_PACKET);
+            return 0;
+        }
+        return handle_connect(c, &pk.u.connect);
+    }
+    rc = mq_packet_decode(f, c->version, &ar, &pk, &err);
+    if (rc != 0) {
+        mq__conn_fail(c, err.reason ? err.reason : MQ_RC_MALFORMED_PACKET,
+                      err.what);
+        return 0;
+    }
+    switch (pk.type) {
+    case MQ_PUBLISH:
+        return mq__handle_publish(c, &pk.u.publish) == -ENOMEM ? -ENOMEM : 0;
+    case MQ_PUBACK:
+    case MQ_PUBREC:
+    case MQ_PUBCOMP:
+        return mq__handle_puback(c, pk.type, &pk.u.ack);
+    case MQ_PUBREL:
+        return mq__handle_pubrel(c, &pk.u.ack);
+    case MQ_SUBSCRIBE:
+        return handle_subscribe(c, &pk.u.subscribe);
+    case MQ_UNSUBSCRIBE:
+        return handle_unsubscribe(c, &pk.u.unsubscribe);
+    case MQ_PINGREQ:
+        sl_buf_reset(&s->out);
+        if (mq_pingresp_encode(&s->out) == 0)
+            mq__conn_send(c, &s->out);
+        return 0;
+    case MQ_DISCONNECT:
+        handle_disconnect(c, &pk.u.disconnect);
+        return 0;
+    case MQ_CONNECT:
+        mq__conn_fail(c, MQ_RC_PROTOCOL_ERROR, "[MQTT-3.1.0-2] second CONNECT");
+        return 0;
+    default:
+        /* CONNACK, SUBACK, UNSUBACK, PINGRESP, AUTH: not for a server
+         * (no authentication method was agreed, so no AUTH either). */
+        mq__conn_fail(c, MQ_RC_PROTOCOL_ERROR, "packet type not expected");
+        return 0;
+    }
+}
+
+static int
+conn_data(fe_conn *fe, void *state, sl_slice buf, size_t *consumed)
+{
+    mq_conn *c = state;
+    mq_server *s = c->srv;
+    size_t off = 0;
+    *consumed = 0;
+    if (!s->ready) {
+        fe_conn_pause(fe);
+        return 0;
+    }
+    while (off < buf.n && c->state != MQ_CS_CLOSING && !c->dead) {
+        mq_frame f;
+        int rc = mq_frame_parse(sl_slice_make(buf.p + off, buf.n - off),
+                                (uint32_t)s->cfg->max_packet, &f);
+        if (rc == SL_E_PARTIAL)
+            break;
+        if (rc == SL_E_TOOBIG) {
+            if (c->state == MQ_CS_NEW) {
+                s->st.protocol_errors++;
+                connack_fail(c, MQ_V5, MQ_RC_PACKET_TOO_LARGE);
+            } else {
+                mq__conn_fail(c, MQ_RC_PACKET_TOO_LARGE,
+                              "packet larger than Maximum Packet Size");
+            }
+            off = buf.n;
+            break;
+        }
+        if (rc != 0) {
+            mq__conn_fail(c, MQ_RC_MALFORMED_PACKET, "bad remaining length");
+            if (c->state != MQ_CS_CLOSING) {
+                c->state = MQ_CS_CLOSING;
+                fe_conn_close(fe, SL_E_MALFORMED, 0);
+            }
+            off = buf.n;
+            break;
+        }
+        c->last_rx_ms = mq__now_ms();
+        rc = handle_packet(c, &f);
+        off += f.size;
+        if (rc != 0) {
+            *consumed = off;
+            return rc;
+        }
+    }
+    *consumed = off;
+    return 0;
+}
+
+/* ---- housekeeping
+ * -------------------------------------------------------------- */
+
+static void
+on_tick(uv_timer_t *t)
+{
+    mq_server *s = t->data;
+    uint64_t now = mq__now_ms();
+    mq_conn *c = s->conns;
+    while (c != NULL) {
+        mq_conn *next = c->next;
+        if (c->state == MQ_CS_NEW && s->ready &&
+            now - c->last_rx_ms > CONNECT_TIMEOUT_MS) {
+            c->state = MQ_CS_CLOSING;
+            fe_conn_close(c->fe, SL_E_TIMEOUT, 0);
+        } else if (c->state == MQ_CS_CONNECTED && c->keep_alive > 0 &&
+                   now - c->last_rx_ms > (uint64_t)c->keep_alive * 1500) {
+            /* [MQTT-3.1.2-22]: one and a half times the keep alive. */
+            mq__conn_fail(c, MQ_RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
+        }
+        c = next;
+    }
+    if (!s->ready)
+        return;
+    mq__sessions_tick(s, now);
+    if (now - s->last_poll_ms >= (uint64_t)s->cfg->tail_poll_ms) {
+        s->last_poll_ms = now;
+        mq__tail_poll(s);
+    }
+}
+
+/* ---- start-up against segstore --------------------------------------------
+ */
+
+static void start_step(mq_server *s);
+
+static void
+on_start_timer(uv_timer_t *t)
+{
+    start_step(t->data);
+}
+
+static void
+start_retry(mq_server *s, const char *what, int rc)
+{
+    s->start_busy = 0;
+    sl_log(SL_LOG_WARN, "MQ-SEGSTORE", "%s: %s; retrying in 1 s", what,
+           sl_strerror(rc));
+    if (!s->stopping)
+        uv_timer_start(&s->start_timer, on_start_timer, 1000, 0);
+}
+
+static void
+on_event(void *arg, const ipc_event *e)
+{
+    mq_server *s = arg;
+    if (s->ready)
+        mq__tail_event(s, e);
+}
+
+static void
+on_describe(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    mq_server *s = arg;
+    ipc_topic_describe_rep m;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc == 0 && ipc_topic_describe_rep_decode(body, &m) != 0)
+        rc = SL_E_MALFORMED;
+    if (rc == 0 && m.partitions <= 0)
+        rc = SL_E_MALFORMED;
+    if (rc != 0) {
+        start_retry(s, "describe the log topic", rc);
+        return;
+    }
+    s->nparts = m.partitions;
+    s->tail_next = calloc((size_t)s->nparts, sizeof(int64_t));
+    s->tail_hw = calloc((size_t)s->nparts, sizeof(int64_t));
+    s->tail_reading = calloc((size_t)s->nparts, 1);
+    mq__append_init(s);
+    if (s->tail_next == NULL || s->tail_hw == NULL || s->tail_reading == NULL ||
+        s->acc.bufs == NULL) {
+        start_retry(s, "start", -ENOMEM);
+        return;
+    }
+    ipc_partition_info pi;
+    while (ipc_topic_describe_rep_next_part(&m, &pi) == 1)
+        if (pi.partition >= 0 && pi.partition < s->nparts)
+            s->tail_next[pi.partition] = s->tail_hw[pi.partition] =
+                pi.high_watermark;
+    s->ready = 1;
+    s->start_busy = 0;
+    s->last_poll_ms = mq__now_ms();
+    sl_log(SL_LOG_INFO, "MQ-READY", "log topic=%s partitions=%d local=%d",
+           s->cfg->log_topic, s->nparts, s->is_local);
+    for (mq_conn *c = s->conns; c != NULL; c = c->next)
+        fe_conn_resume(c->fe);
+}
+
+static void
+on_create(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    mq_server *s = arg;
+    (void)body;
+    if (rc == 0 && h->status != 0 && h->status != SL_E_EXISTS)
+        rc = h->status;
+    if (rc != 0) {
+        start_retry(s, "create the log topic", rc);
+        return;
+    }
+    sl_buf b = {0};
+    rc = ipc_topic_describe_req_encode(&b, sl_slice_str(s->cfg->log_topic));
+    if (rc == 0)
+        rc =
+            ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_describe, s);
+    sl_buf_fini(&b);
+    if (rc != 0)
+        start_retry(s, "describe the log topic", rc);
+}
+
+static void
+on_hello(void *arg, int rc)
+{
+    mq_server *s = arg;
+    if (rc != 0) {
+        start_retry(s, "segstore HELLO", rc);
+        return;
+    }
+    s->is_local = ipc_client_is_local(s->ipc);
+    if (!s->subscribed) {
+        rc = ipc_client_subscribe(s->ipc, NULL, on_event, s);
+        if (rc == 0)
+            s->subscribed = 1;
+        else
+            sl_log(SL_LOG_WARN, "MQ-SEGSTORE",
+                   "cannot subscribe to events: %s (the tail polls)",
+                   sl_strerror(rc));
+    }
+    sl_buf b = {0};
+    rc = ipc_topic_create_req_encode(&b, sl_slice_str(s->cfg->log_topic),
+                                     (int32_t)s->cfg->log_partitions, NULL, 0);
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_create, s);
+    sl_buf_fini(&b);
+    if (rc != 0)
+        start_retry(s, "create the log topic", rc);
+}
+
+static void
+start_step(mq_server *s)
+{
+    if (s->start_busy || s->stopping || s->ready)
+        return;
+    s->start_busy = 1;
+    int rc = ipc_client_hello_async(s->ipc, on_hello, s);
+    if (rc != 0)
+        start_retry(s, "segstore HELLO", rc);
+}
+
+int
+mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop, char *err,
+                size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    s->loop = loop;
+    s->start_ms = mq__now_ms();
+    srand((unsigned)sl_mono_ns());
+    s->subs_root = mq__trie_new();
+    s->ret_root = mq__trie_new();
+    if (s->subs_root == NULL || s->ret_root == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    ipc_client_opts io = {
+        .url = cfg->segstore,
+        .name = "sluice-mqtt",
+        .loop = loop,
+        .max_inflight = (int)cfg->ipc_inflight,
+        .timeout_ms = (int)cfg->ipc_timeout_ms,
+    };
+    int rc = ipc_client_new(&io, &s->ipc);
+    if (rc != 0) {
+        snprintf(err, errlen, "segstore=%s: %s", cfg->segstore,
+                 sl_strerror(rc));
+        return rc;
+    }
+    static const fe_handler h = {
+        .open = conn_open,
+        .data = conn_data,
+        .closed = conn_closed,
+        .drained = conn_drained,
+    };
+    fe_server_opts fo = {
+        .listen = cfg->listen,
+        .max_in = (size_t)cfg->max_packet + 8,
+        .max_out = (size_t)cfg->conn_max_out * 2,
+    };
+    rc = fe_server_new(loop, &fo, &h, s, &s->fe, err, errlen);
+    if (rc != 0)
+        return rc;
+    mq__publish_init(s);
+    uv_timer_init(loop, &s->start_timer);
+    s->start_timer.data = s;
+    uv_timer_init(loop, &s->stop_timer);
+    s->stop_timer.data = s;
+    uv_timer_init(loop, &s->tick);
+    s->tick.data = s;
+    uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
+    start_step(s);
+    sl_log(SL_LOG_INFO, "MQ-LISTEN", "listen=%s port=%d segstore=%s",
+           cfg->listen, fe_server_port(s->fe), cfg->segstore);
+    return 0;
+}
+
+/* ---- stop -------------------------------------------------------------------
+ */
+
+static void
+fe_done(void *arg)
+{
+    mq_server *s = arg;
+    fe_server_free(s->fe);
+    s->fe = NULL;
+    uv_close((uv_handle_t *)&s->start_timer, NULL);
+    uv_close((uv_handle_t *)&s->stop_timer, NULL);
+    uv_close((uv_handle_t *)&s->tick, NULL);
+    uv_close((uv_handle_t *)&s->flush_check, NULL);
+    if (s->stopped)
+        s->stopped(s->stopped_arg);
+}
+
+static void
+on_stop_timer(uv_timer_t *t)
+{
+    mq_server *s = t->data;
+    uint64_t waited = mq__now_ms() - s->start_ms;
+    if (s->appending && waited < (uint64_t)s->cfg->shutdown_timeout_ms)
+        return; /* wait for the APPEND in flight to be answered */
+    uv_timer_stop(&s->stop_timer);
+    fe_server_close(s->fe, fe_done, s);
+}
+
+void
+mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg)
+{
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    s->stopped = done;
+    s->stopped_arg = arg;
+    uv_timer_stop(&s->start_timer);
+    fe_server_stop_accepting(s->fe);
+    for (mq_conn *c = s->conns; c != NULL; c = c->next) {
+        if (c->state == MQ_CS_CONNECTED && c->version == MQ_V5) {
+            mq_disconnect d = {MQ_RC_SERVER_SHUTTING_DOWN, {NULL, 0}};
+            sl_buf_reset(&s->out);
+            if (mq_disconnect_encode(&s->out, MQ_V5, &d) == 0)
+                mq__conn_send(c, &s->out);
+        }
+        fe_conn_pause(c->fe);
+    }
+    if (s->ready)
+        mq__append_flush(s);
+    s->start_ms = mq__now_ms(); /* the stop timer measures from here */
+    uv_timer_start(&s->stop_timer, on_stop_timer, 0, 20);
+}

@@ -1,0 +1,416 @@
+/*
+ * mq_server.h — sluice-mqtt's process: its config table, the server that
+ * holds MQTT connections on one libuv loop, the sessions, the subscription
+ * and retained tries, and the log tail that feeds delivery.
+ *
+ * Threading: everything here runs on the loop thread.  The IPC client runs
+ * in loop mode, so its reply and event callbacks arrive on that thread too;
+ * nothing in this folder takes a lock.
+ *
+ * The data path (docs/mqtt.md has the whole story):
+ *
+ *   PUBLISH in -> mq_srv_publish.c: one Kafka record per message, all
+ *   publishes of a loop iteration in one APPEND (one batch per partition);
+ *   PUBACK / PUBREC once segstore acknowledged the APPEND.
+ *
+ *   log tail -> mq_srv_deliver.c: every partition of the MQTT log topic is
+ *   read from where this process found its end; each record's key (the
+ *   MQTT topic) is matched against the subscription trie (mq_trie.c) and
+ *   delivered to the matching sessions.
+ *
+ * Sessions (mq_state.c) keep, per log partition, a cursor: the next offset
+ * they have to look at.  A session whose cursor is at the tail is "live"
+ * on that partition and is fed by the shared tail; one that is behind (it
+ * was offline, or its receive window was full) reads the log for itself
+ * until it has caught up.  Offline messages are therefore the log itself.
+ */
+#ifndef MQ_SERVER_H
+#define MQ_SERVER_H
+
+#include "fe_common.h"
+#include "ipc_client.h"
+#include "mq_codec.h"
+#include "sl_batch.h"
+#include "sl_conf.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* ---- config -------------------------------------------------------------- */
+
+typedef struct mq_config {
+    char segstore[SL_CONF_STR_MAX];
+    char listen[SL_CONF_STR_MAX];
+    char log_level[SL_CONF_STR_MAX];
+    char log_topic[SL_CONF_STR_MAX];
+    int64_t log_partitions;
+    int64_t max_packet;
+    int64_t receive_max;
+    int64_t topic_alias_max;
+    int64_t keepalive_max;
+    int64_t max_inflight_out;
+    int64_t conn_max_out;
+    int64_t session_expiry_max;
+    int64_t tail_poll_ms;
+    int64_t read_max_bytes;
+    int64_t session_flush_ms;
+    int64_t ipc_timeout_ms;
+    int64_t ipc_inflight;
+    int64_t shutdown_timeout_ms;
+    int allow_anonymous;
+} mq_config;
+
+extern const sl_conf_key mq_config_keys[];
+extern const size_t mq_config_keys_len;
+
+void mq_config_defaults(mq_config *c);
+int mq_config_set(mq_config *c, const char *kv, char *err, size_t errlen);
+int mq_config_load(mq_config *c, const char *path, char *err, size_t errlen);
+int mq_config_finish(mq_config *c, char *err, size_t errlen);
+void mq_config_doc(FILE *out);
+
+/* ---- types ----------------------------------------------------------------
+ */
+
+typedef struct mq_server mq_server;
+typedef struct mq_conn mq_conn;
+typedef struct mq_session mq_session;
+typedef struct mq_subent mq_subent;
+typedef struct mq_tnode mq_tnode;
+typedef struct mq_retained mq_retained;
+
+/* A message as delivery sees it, decoded from a log record (or a retained
+ * or will blob).  Views borrow from the record bytes; uprops from the
+ * server's scratch array (valid until the next decode). */
+typedef struct mq_msg {
+    sl_slice topic;
+    sl_slice payload;
+    uint8_t qos;
+    bool retain;
+    bool has_pfi;
+    uint8_t pfi;
+    int64_t expiry_ms; /* absolute, 0 = none */
+    bool has_ct, has_rt, has_cd;
+    sl_slice ct, rt, cd;
+    sl_slice cid; /* publisher (No Local) */
+    mq_prop *uprops;
+    size_t nuprops;
+    int32_t part;   /* -1 when not from the log */
+    int64_t offset; /* */
+} mq_msg;
+
+/* One subscription of a session. */
+struct mq_subent {
+    mq_session *sess;
+    mq_subent *next; /* session's list */
+    char *filter;    /* as subscribed, NUL-terminated */
+    size_t filter_n;
+    sl_slice match; /* the filter proper (after $share/<g>/) */
+    sl_slice group; /* share name; empty when not shared */
+    uint8_t qos;
+    bool no_local, rap;
+    uint8_t rh;
+    uint32_t id; /* subscription identifier, 0 = none */
+};
+
+/* A shared subscription group at a trie node. */
+typedef struct mq_sgroup {
+    char *name;
+    size_t name_n;
+    mq_subent **members;
+    uint32_t n, cap;
+    uint32_t rr;
+} mq_sgroup;
+
+/* A trie node: one topic level.  Used for both subscriptions (subs,
+ * groups) and retained messages (ret). */
+struct mq_tnode {
+    char *lvl;
+    size_t lvl_n;
+    mq_tnode *parent;
+    mq_tnode **kids; /* sorted by level (memcmp, shorter first) */
+    uint32_t nkids, capkids;
+    mq_subent **subs;
+    uint32_t nsubs, capsubs;
+    mq_sgroup *groups;
+    uint32_t ngroups, capgroups;
+    mq_retained *ret;
+};
+
+/* A retained message: one Kafka record batch with one record, exactly the
+ * bytes the log holds for it (so the same decoder serves both). */
+struct mq_retained {
+    int refs;
+    char *topic;
+    size_t topic_n;
+    uint8_t *blob;
+    size_t n;
+    mq_tnode *node;
+    int64_t version; /* KV version, 0 when local only */
+};
+
+/* An outbound QoS 1/2 message the client has not finished acknowledging. */
+typedef struct mq_out {
+    uint16_t pid;
+    uint8_t qos;
+    uint8_t state; /* MQ_OUT_* */
+    int32_t part;  /* log position, or -1 for a held blob */
+    int64_t off;
+    mq_retained *held; /* retained/shared copy when not resendable by offset */
+    bool resend;       /* resend with DUP when the cursor passes it again */
+} mq_out;
+
+enum { MQ_OUT_ACK = 1, MQ_OUT_REC = 2, MQ_OUT_COMP = 3 };
+
+typedef struct mq_cursor {
+    int64_t next;     /* next offset to look at */
+    int64_t redo_end; /* below: only resend inflight (replay after resume) */
+    uint8_t live;     /* fed by the shared tail */
+    uint8_t reading;  /* a READ for this session is in flight */
+} mq_cursor;
+
+/* A message waiting for a window slot (retained on subscribe). */
+typedef struct mq_pend {
+    mq_retained *r;
+    uint8_t qos;
+    uint32_t subid;
+} mq_pend;
+
+struct mq_session {
+    char *cid;
+    size_t cid_n;
+    mq_session *hnext;               /* server's session map */
+    mq_session *off_prev, *off_next; /* offline list */
+    mq_conn *conn;                   /* NULL while offline */
+    uint8_t version;
+    uint32_t expiry; /* session expiry interval, s */
+    int64_t disconnect_ms;
+    mq_subent *subs;
+    size_t nsubs;
+    int32_t nparts;
+    mq_cursor *cur;
+    mq_out *out;
+    size_t nout, capout;
+    uint16_t next_pid;
+    uint16_t *q2; /* inbound QoS 2 ids received, not released */
+    size_t nq2, capq2;
+    mq_pend *pend;
+    size_t npend, cappend;
+    int refs;  /* READs in flight etc. */
+    int gone;  /* removed from the map: free when refs drop to 0 */
+    int dirty; /* state changed since the last flush */
+    /* will waiting for its delay (connection gone) */
+    uint8_t *will;
+    size_t will_n;
+    int64_t will_at_ms;
+    bool will_retain;
+    /* per-dispatch aggregation of overlapping subscriptions */
+    uint32_t m_gen;
+    uint8_t m_qos;
+    bool m_rap;
+    uint32_t m_ids[16];
+    uint8_t m_nids;
+    mq_session *m_next;
+};
+
+struct mq_conn {
+    mq_server *srv;
+    fe_conn *fe;
+    mq_conn *prev, *next;
+    int refs;
+    int dead;  /* fe connection gone */
+    int state; /* MQ_CS_* */
+    uint8_t version;
+    mq_session *sess;
+    uint16_t keep_alive; /* effective, s */
+    uint64_t last_rx_ms;
+    uint32_t max_out_packet; /* client's Maximum Packet Size */
+    uint16_t recv_max_out;   /* client's Receive Maximum */
+    uint16_t alias_max_out;  /* client's Topic Alias Maximum */
+    uint32_t inflight_in;    /* QoS > 0 publishes not yet acknowledged */
+    char **alias_in;         /* [alias - 1] -> topic, owned */
+    char **alias_out;        /* [alias - 1] -> topic, owned */
+    uint16_t nalias_out;
+    uint8_t *will; /* will as a one-record batch */
+    size_t will_n;
+    uint32_t will_delay;
+    bool will_retain;
+    bool clean_disconnect;
+    bool takeover;
+};
+
+enum { MQ_CS_NEW = 0, MQ_CS_CONNECTED = 1, MQ_CS_CLOSING = 2 };
+
+/* One acknowledgement owed once an APPEND is answered. */
+typedef struct mq_ack_wait {
+    mq_conn *conn; /* held */
+    uint16_t pid;
+    uint8_t qos;
+    uint8_t norecord; /* QoS 2 duplicate: answer only */
+    int32_t part;
+} mq_ack_wait;
+
+/* A coalesced APPEND: one batch per partition. */
+typedef struct mq_append {
+    sl_buf *bufs;
+    sl_batch_builder *bld;
+    int32_t *count; /* records per partition */
+    mq_ack_wait *acks;
+    size_t nacks, capacks;
+    size_t nrec;
+} mq_append;
+
+typedef struct mq_stats {
+    uint64_t conns;
+    uint64_t connects;
+    uint64_t msgs_in, msgs_out;
+    uint64_t bytes_in, bytes_out;
+    uint64_t malformed;
+    uint64_t protocol_errors;
+    uint64_t dropped_qos0;
+    uint64_t dropped_too_big;
+    uint64_t expired;
+    uint64_t append_errors;
+    uint64_t ipc_errors;
+    uint64_t appends;
+    uint64_t reads;
+    uint64_t takeovers;
+    uint64_t wills;
+} mq_stats;
+
+#define MQ_SMAP_BITS 12
+
+struct mq_server {
+    const mq_config *cfg;
+    uv_loop_t *loop;
+    fe_server *fe;
+    ipc_client *ipc;
+    int ready; /* log topic known and tail positioned: listening */
+    int is_local;
+    int subscribed;
+    int start_busy;
+    uv_timer_t start_timer;
+    uv_timer_t tick; /* 100 ms housekeeping */
+    uv_check_t flush_check;
+    int flush_armed;
+    mq_conn *conns;
+    /* the log */
+    int32_t nparts;
+    int64_t *tail_next;
+    int64_t *tail_hw;
+    uint8_t *tail_reading;
+    uint64_t last_poll_ms;
+    /* appends */
+    mq_append acc; /* accumulating */
+    int appending; /* an APPEND is in flight */
+    /* sessions */
+    mq_session *smap[1u << MQ_SMAP_BITS];
+    size_t nsessions;
+    mq_session *offline;
+    /* tries */
+    mq_tnode *subs_root;
+    mq_tnode *ret_root;
+    size_t nretained;
+    uint32_t gen;
+    /* scratch */
+    mq_prop *uprops;
+    size_t capuprops;
+    uint8_t *amem;
+    size_t acap;
+    sl_buf out; /* encode scratch */
+    int stopping;
+    uv_timer_t stop_timer;
+    void (*stopped)(void *arg);
+    void *stopped_arg;
+    uint64_t start_ms;
+    mq_stats st;
+};
+
+int mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop,
+                    char *err, size_t errlen);
+void mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg);
+
+/* ---- internals shared by the files of this folder ------------------------ */
+
+uint64_t mq__now_ms(void);
+
+/* connections (mq_server.c) */
+void mq__conn_hold(mq_conn *c);
+void mq__conn_rele(mq_conn *c);
+/* Send bytes; false when the connection is gone. */
+bool mq__conn_send(mq_conn *c, const sl_buf *b);
+/* Server-initiated close: DISCONNECT(reason) in MQTT 5, then close. */
+void mq__conn_fail(mq_conn *c, uint8_t reason, const char *why);
+int32_t mq__partition_of(const mq_server *s, sl_slice topic);
+
+/* messages: record <-> mq_msg (mq_srv_publish.c) */
+int mq__msg_add_record(sl_batch_builder *b, const mq_msg *m, int64_t ts);
+/* Decode one record; uprops go to the server's scratch. */
+int mq__msg_from_record(mq_server *s, const sl_record *rec, mq_msg *m);
+/* Decode a one-record blob (retained, will). */
+int mq__msg_from_blob(mq_server *s, sl_slice blob, mq_msg *m);
+/* Build a blob for m (owned, malloc'd). */
+int mq__msg_blob(const mq_msg *m, uint8_t **out, size_t *n);
+
+/* inbound (mq_srv_publish.c) */
+int mq__handle_publish(mq_conn *c, mq_publish *p);
+int mq__handle_pubrel(mq_conn *c, const mq_ack *a);
+/* Publish a message from the server itself (wills); retained handled. */
+void mq__publish_internal(mq_server *s, const mq_msg *m);
+void mq__append_flush(mq_server *s);
+void mq__append_init(mq_server *s);
+/* The flush check handle (once, before anything is published). */
+void mq__publish_init(mq_server *s);
+void mq__append_fini(mq_server *s);
+
+/* delivery (mq_srv_deliver.c) */
+void mq__tail_event(mq_server *s, const ipc_event *e);
+void mq__tail_poll(mq_server *s);
+void mq__tail_read(mq_server *s);
+/* The session got a connection or a slot: resume reading/sending. */
+void mq__session_kick(mq_session *ss);
+int mq__handle_puback(mq_conn *c, int type, const mq_ack *a);
+/* Deliver a retained message (on subscribe) to a session. */
+void mq__deliver_retained(mq_session *ss, mq_retained *r, uint8_t qos,
+                          uint32_t subid);
+/* Resend what is in flight after a reconnect (PUBREL, held copies). */
+void mq__session_resend(mq_session *ss);
+
+/* trie (mq_trie.c) */
+mq_tnode *mq__trie_new(void);
+void mq__trie_free(mq_tnode *n);
+int mq__trie_add_sub(mq_tnode *root, mq_subent *e);
+void mq__trie_del_sub(mq_tnode *root, mq_subent *e);
+typedef void (*mq_match_cb)(void *arg, mq_subent *e);
+typedef void (*mq_group_cb)(void *arg, mq_sgroup *g);
+void mq__trie_match(mq_tnode *root, sl_slice topic, mq_match_cb cb,
+                    mq_group_cb gcb, void *arg);
+/* retained: set (NULL blob clears) and lookup by filter */
+int mq__retained_set(mq_server *s, sl_slice topic, const uint8_t *blob,
+                     size_t n, int64_t version);
+void mq__retained_hold(mq_retained *r);
+void mq__retained_rele(mq_retained *r);
+typedef void (*mq_ret_cb)(void *arg, mq_retained *r);
+void mq__retained_match(mq_server *s, sl_slice filter, mq_ret_cb cb, void *arg);
+
+/* sessions (mq_state.c) — the interface that KV persistence sits behind */
+mq_session *mq__session_find(mq_server *s, sl_slice cid);
+mq_session *mq__session_new(mq_server *s, sl_slice cid);
+void mq__session_drop(mq_server *s, mq_session *ss);
+void mq__session_hold(mq_session *ss);
+void mq__session_rele(mq_session *ss);
+/* Subscribe / unsubscribe: 0 / 1 (existed) or a negative code. */
+int mq__session_sub(mq_server *s, mq_session *ss, const mq_sub *sub,
+                    uint32_t id, bool *existed);
+int mq__session_unsub(mq_server *s, mq_session *ss, sl_slice filter);
+void mq__session_offline(mq_server *s, mq_session *ss);
+void mq__session_online(mq_server *s, mq_session *ss);
+/* Position every cursor at the tail (a new session). */
+void mq__session_at_tail(mq_server *s, mq_session *ss);
+bool mq__session_q2_has(mq_session *ss, uint16_t pid);
+void mq__session_q2_add(mq_session *ss, uint16_t pid);
+bool mq__session_q2_del(mq_session *ss, uint16_t pid);
+void mq__sessions_tick(mq_server *s, uint64_t now);
+void mq__sessions_free(mq_server *s);
+
+#endif /* MQ_SERVER_H */

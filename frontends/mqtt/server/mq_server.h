@@ -97,6 +97,7 @@ typedef struct mq_msg {
     size_t nuprops;
     int32_t part;   /* -1 when not from the log */
     int64_t offset; /* */
+    int64_t ts;     /* record timestamp, ms (0 when unknown) */
 } mq_msg;
 
 /* One subscription of a session. */
@@ -110,7 +111,8 @@ struct mq_subent {
     uint8_t qos;
     bool no_local, rap;
     uint8_t rh;
-    uint32_t id; /* subscription identifier, 0 = none */
+    uint32_t id;      /* subscription identifier, 0 = none */
+    int64_t since_ms; /* messages stamped before it are not for it */
 };
 
 /* A shared subscription group at a trie node. */

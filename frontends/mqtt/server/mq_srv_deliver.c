@@ -312,6 +312,8 @@ on_sub(void *arg, mq_subent *e)
         return;
     if (e->no_local && is_own(ss, d->m))
         return;
+    if (d->m->ts < e->since_ms)
+        return; /* published before this subscription existed */
     aggregate(d, ss, e);
 }
 
@@ -325,6 +327,8 @@ on_group(void *arg, mq_sgroup *g)
         mq_subent *e = g->members[i];
         mq_session *ss = e->sess;
         uint8_t q = SL_MIN(e->qos, m->qos);
+        if (m->ts < e->since_ms)
+            return;
         if (ss->gone || !can_take(ss, q))
             continue;
         mq_retained *held = NULL;
@@ -412,6 +416,7 @@ walk(mq_server *s, int32_t part, sl_slice data, int64_t from, rec_fn fn,
             if (mq__msg_from_record(s, &rec, &m) == 0) {
                 m.part = part;
                 m.offset = off;
+                m.ts = h.base_timestamp + rec.timestamp_delta;
                 if (!fn(arg, &m))
                     return -1 - off;
             }
@@ -624,7 +629,8 @@ sess_rec(void *arg, mq_msg *m)
     uint32_t ids[16];
     size_t nids = 0;
     for (mq_subent *e = ss->subs; e != NULL; e = e->next) {
-        if (e->group.n != 0 || !mq_topic_match(e->match, m->topic))
+        if (e->group.n != 0 || m->ts < e->since_ms ||
+            !mq_topic_match(e->match, m->topic))
             continue;
         if (e->no_local && is_own(ss, m))
             continue;

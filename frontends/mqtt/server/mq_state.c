@@ -188,6 +188,9 @@ mq__session_sub(mq_server *s, mq_session *ss, const mq_sub *sub, uint32_t id,
     e->rap = sub->retain_as_published;
     e->rh = sub->retain_handling;
     e->id = id;
+    /* A subscription sees messages published from now on (plus retained
+     * ones): the tail may still be behind what was published earlier. */
+    e->since_ms = sl_now_ms();
     int rc = mq__trie_add_sub(s->subs_root, e);
     if (rc != 0) {
         free(e->filter);

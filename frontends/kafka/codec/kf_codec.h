@@ -158,6 +158,7 @@ int kf_resp_hdr_version(int16_t api_key, int16_t version);
     X(INVALID_TXN_STATE, 48)                                                   \
     X(INVALID_PRODUCER_ID_MAPPING, 49)                                         \
     X(INVALID_TRANSACTION_TIMEOUT, 50)                                         \
+    X(TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)                               \
     X(KAFKA_STORAGE_ERROR, 56)                                                 \
     X(UNKNOWN_PRODUCER_ID, 59)                                                 \
     X(NON_EMPTY_GROUP, 68)                                                     \

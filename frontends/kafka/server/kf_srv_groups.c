@@ -29,10 +29,11 @@
  * that says segstore could not be asked.
  *
  * Transactions are not supported: FindCoordinator for a transactional id
- * and InitProducerId with a transactional_id are refused with errors the
- * clients treat as fatal, and a KF-TXN warning is logged, so that a
- * transactional producer fails at once instead of believing it has
- * exactly-once delivery.
+ * and InitProducerId with a transactional_id are refused with
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED, the one error librdkafka and the
+ * Java client treat as fatal there, and a KF-TXN warning is logged, so
+ * that a transactional producer fails at once instead of believing it has
+ * exactly-once delivery or retrying until its timeout.
  */
 #include "kf_server.h"
 
@@ -46,6 +47,11 @@
 
 /* authorized_operations when the client did not ask for them (v3+). */
 #define AUTH_OPS_OMITTED INT32_MIN
+
+/* What a transactional client is told (FindCoordinator v1+). */
+#define TXN_REFUSED                                                            \
+    "Sluice does not support Kafka transactions; unset transactional.id "      \
+    "(enable.idempotence alone is supported)"
 
 /* Kafka's FindCoordinator key types (v1+). */
 enum { KEY_GROUP = 0, KEY_TRANSACTION = 1 };
@@ -122,14 +128,14 @@ kf__findcoordinator(kf_req *r)
         resp.host = sl_slice_str(s->cfg->adv_host);
         resp.port = s->cfg->adv_port;
     } else {
-        /* What Redpanda answers with transactions disabled: clients give
-         * up at once (the Java client's FindCoordinatorHandler and
-         * librdkafka treat it as fatal) rather than retrying
-         * COORDINATOR_NOT_AVAILABLE until their timeout. */
+        /* The one FindCoordinator error librdkafka 2.0.2 treats as fatal
+         * for a transactional producer (rd_kafka_txn_handle_
+         * FindCoordinator; every other code is retried until
+         * init_transactions() times out), and fatal in the Java client
+         * too.  The message says what is really wrong. */
         if (q->key_type == KEY_TRANSACTION) {
-            resp.error_code = KF_ERR_UNSUPPORTED_VERSION;
-            resp.error_message =
-                kf_nslice_str("transactions are not supported by Sluice");
+            resp.error_code = KF_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+            resp.error_message = kf_nslice_str(TXN_REFUSED);
             txn_refused(r, "FindCoordinator",
                         kf_nslice_make(q->key.p, q->key.n));
         } else {
@@ -1055,10 +1061,11 @@ kf__initproducerid(kf_req *r)
     kf_initproducerid_req *q = r->msg;
     if (!q->transactional_id.null) {
         /* Never a silent success: the producer would believe its
-         * transactions are atomic.  UNSUPPORTED_VERSION is fatal for
-         * librdkafka's and the Java client's InitProducerId handling. */
+         * transactions are atomic.  Clients normally stop at
+         * FindCoordinator already; this is the same fatal answer for one
+         * that asks here directly. */
         txn_refused(r, "InitProducerId", q->transactional_id);
-        pid_respond(r, KF_ERR_UNSUPPORTED_VERSION, -1, -1);
+        pid_respond(r, KF_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1, -1);
         return;
     }
     sl_buf b = {0};

@@ -10,10 +10,12 @@
  *   write     one record per key written: key = the key, value = the new
  *             value, or null for a delete.  Every key of the batch gets
  *             version = the batch's baseOffset + 1 (its revision).
- *   snapshot  first record has key "__snap" (value empty); every following
- *             record is a live key with its value and one header "v"
- *             holding its version as 8 bytes big-endian.  Replaying a
- *             snapshot replaces the whole map.
+ *   snapshot  first record has key "__snap" (value empty, and one header
+ *             "v" holding the store's revision when the snapshot was
+ *             taken, 8 bytes big-endian; older snapshots lack it); every
+ *             following record is a live key with its value and one
+ *             header "v" holding its version as 8 bytes big-endian.
+ *             Replaying a snapshot replaces the whole map.
  *
  * Invariants:
  *   1. The map equals the replay of the log from its first segment.
@@ -207,6 +209,14 @@ replay_batch(ss_kv *kv, sl_slice batch, const sl_batch_hdr *h)
             memcmp(rec.key.p, KV_SNAP_KEY, rec.key.n) == 0) {
             snapshot = 1;
             clear_map(kv);
+            /* The revision of the store is not always a live key's version
+             * (the latest write may have been a delete): the marker keeps
+             * it, else the snapshot's own offset bounds it from above. */
+            int64_t srev;
+            if (snap_version(&rec, &srev) != 0)
+                srev = h->base_offset;
+            if (srev > kv->revision)
+                kv->revision = srev;
             continue;
         }
         if (rec.key_null || rec.key.n == 0)
@@ -416,7 +426,10 @@ ss_kv_write(ss_kv *kv, const ipc_kv_op *ops, size_t n, int64_t now_ms,
     for (size_t i = 0; i < n; i++) {
         const ipc_kv_op *op = &ops[i];
         *failed = i;
-        if (op->key.n == 0)
+        /* The snapshot marker is the store's own: as the first key of a
+         * write it would replay as a snapshot. */
+        if (op->key.n == 0 || (op->key.n == strlen(KV_SNAP_KEY) &&
+                               memcmp(op->key.p, KV_SNAP_KEY, op->key.n) == 0))
             return SL_E_INVAL;
         if (op->kind == IPC_KV_PUT && (int64_t)op->value.n > kv->o.value_max)
             return SL_E_TOOBIG;
@@ -507,8 +520,12 @@ ss_kv_maybe_compact(ss_kv *kv, int64_t now_ms)
     rc = sl_batch_builder_init(&bb, &b, now_ms);
     sl_slice snap = sl_slice_str(KV_SNAP_KEY);
     sl_slice empty = sl_slice_make(NULL, 0);
+    uint8_t rv[8];
+    sl_put_u64be(rv, (uint64_t)kv->revision);
+    sl_record_header rh = {.key = sl_slice_str("v"),
+                           .value = sl_slice_make(rv, 8)};
     if (rc == 0)
-        rc = sl_batch_builder_add(&bb, now_ms, &snap, &empty, NULL, 0);
+        rc = sl_batch_builder_add(&bb, now_ms, &snap, &empty, &rh, 1);
     kv_ent *e;
     RB_FOREACH(e, kv_tree, &kv->tree)
     {

@@ -61,7 +61,8 @@ int ss_kv_get(ss_kv *kv, sl_slice key, int64_t *version, sl_slice *value);
  * the write is durable at.  A write of only CHECKs writes nothing and
  * returns the current revision.  Keys are not checked here for the "__"
  * prefix (the caller decides who may write them); SL_E_TOOBIG for a value
- * over value_max, SL_E_INVAL for an empty key.
+ * over value_max, SL_E_INVAL for an empty key or the reserved key
+ * "__snap" (compaction's snapshot marker).
  */
 int ss_kv_write(ss_kv *kv, const ipc_kv_op *ops, size_t n, int64_t now_ms,
                 int64_t *revision, int64_t *end, size_t *failed);

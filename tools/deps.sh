@@ -42,6 +42,8 @@ build_pkgs=(
     build-essential cmake ninja-build pkg-config
     clang "libclang-rt-$clang_major-dev" clang-format
     libuv1-dev libnng-dev libaio-dev libxxhash-dev libisal-dev libbsd-dev
+    libsodium-dev libssl-dev
+    libcurl4-openssl-dev libssl-dev
     libcmocka-dev python3 librdkafka-dev
 )
 # Real clients and servers the integration tests drive (MQTT and Kafka

@@ -27,4 +27,7 @@ int ctl_kv(ctl *c, int argc, char **argv);
 int ctl_group(ctl *c, int argc, char **argv);
 void ctl_print_coord_event(int json, const ipc_event *e);
 
+/* ctl_mqtt.c (no segstore needed) */
+int ctl_mqtt(int argc, char **argv);
+
 #endif /* CTL_IMPL_H */

@@ -688,6 +688,8 @@ main(int argc, char **argv)
         rc = produce(&c, ac - 1, av + 1);
     } else if (strcmp(av[0], "consume") == 0) {
         rc = consume(&c, ac - 1, av + 1);
+    } else if (strcmp(av[0], "mqtt") == 0) {
+        rc = ctl_mqtt(ac - 1, av + 1);
     } else if (strcmp(av[0], "kv") == 0) {
         rc = ctl_kv(&c, ac - 1, av + 1);
     } else if (strcmp(av[0], "group") == 0) {

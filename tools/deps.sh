@@ -42,6 +42,7 @@ build_pkgs=(
     build-essential cmake ninja-build pkg-config
     clang "libclang-rt-$clang_major-dev" clang-format
     libuv1-dev libnng-dev libaio-dev libxxhash-dev libisal-dev libbsd-dev
+    libcurl4-openssl-dev libssl-dev
     libsodium-dev libssl-dev
     libcurl4-openssl-dev libssl-dev
     libcmocka-dev python3 librdkafka-dev

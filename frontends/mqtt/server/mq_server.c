@@ -61,6 +61,7 @@ mq__conn_rele(mq_conn *c)
         free(c->alias_out[i]);
     free(c->alias_out);
     free(c->will);
+    free(c->cid);
     free(c);
 }
 
@@ -166,10 +167,14 @@ conn_closed(fe_conn *fe, void *state, int why)
     if (ss != NULL && ss->conn == c) {
         if (!s->stopping)
             will_on_close(s, c, ss);
-        if (ss->expiry == 0)
+        if (ss->expiry == 0) {
+            if (ss->persist)
+                mq__kv_session_delete(s, sl_slice_make(ss->cid, ss->cid_n));
             mq__session_drop(s, ss);
-        else
+        } else {
             mq__session_offline(s, ss);
+            mq__kv_session_save(s, ss);
+        }
     }
     c->sess = NULL;
     mq__conn_rele(c);
@@ -316,6 +321,23 @@ handle_connect(mq_conn *c, mq_connect *k)
         ka_set = true;
     }
 
+    c->cid = malloc(cid.n + 1);
+    if (c->cid == NULL)
+        return -ENOMEM;
+    memcpy(c->cid, cid.p, cid.n);
+    c->cid[cid.n] = 0;
+    c->cid_n = cid.n;
+    c->pc_clean = k->clean_start;
+    c->pc_expiry = expiry;
+    c->pc_expiry_capped = expiry_capped;
+    c->pc_ka_set = ka_set;
+    c->pc_assigned = assigned;
+    if (k->will_flag && will_blob(c, k, cid) != 0) {
+        connack_fail(c, c->version, MQ_RC_PAYLOAD_FORMAT_INVALID);
+        return 0;
+    }
+    c->will_retain = k->will_flag && k->will.retain;
+
     /* Takeover of a client id connected here: the old connection goes
      * with 0x8E and without its will (a new connection arrived). */
     mq_session *ss = mq__session_find(s, cid);
@@ -328,34 +350,77 @@ handle_connect(mq_conn *c, mq_connect *k)
         old->sess = NULL;
         mq__session_offline(s, ss);
     }
-    bool present = false;
-    if (ss != NULL && k->clean_start) {
+    if (k->clean_start) {
+        if (ss != NULL)
+            mq__session_drop(s, ss);
+        /* Whatever another process kept for this client ends too. */
+        mq__kv_session_delete(s, cid);
+    } else if (ss == NULL && s->kv_ok) {
+        /* Not in this process: segstore may have it (another instance
+         * served the client, or this one before a restart). */
+        int rc = mq__kv_session_load(s, c);
+        if (rc == 0) {
+            c->state = MQ_CS_LOADING;
+            fe_conn_pause(c->fe);
+            return 0;
+        }
+        s->st.ipc_errors++;
+    }
+    mq__connect_finish(c);
+    return 0;
+}
+
+void
+mq__connect_finish(mq_conn *c)
+{
+    mq_server *s = c->srv;
+    const mq_config *cfg = s->cfg;
+    sl_slice cid = sl_slice_make(c->cid, c->cid_n);
+    uint32_t expiry = c->pc_expiry;
+    if (c->state == MQ_CS_LOADING) {
+        c->state = MQ_CS_NEW;
+        fe_conn_resume(c->fe);
+    }
+    mq_session *ss = mq__session_find(s, cid);
+    if (ss != NULL && ss->conn != NULL) {
+        /* Another connection took it while this one was loading. */
+        mq__conn_fail(c, MQ_RC_SESSION_TAKEN_OVER, "session taken over");
+        return;
+    }
+    if (ss != NULL && ss->disconnect_wall > 0 && ss->expiry != 0xFFFFFFFFu &&
+        sl_now_ms() > ss->disconnect_wall + (int64_t)ss->expiry * 1000) {
+        /* Expired while nobody held it in memory. */
         mq__session_drop(s, ss);
         ss = NULL;
     }
+    bool present = false;
     if (ss != NULL) {
         present = true;
     } else {
         ss = mq__session_new(s, cid);
-        if (ss == NULL)
-            return -ENOMEM;
+        if (ss == NULL) {
+            fe_conn_close(c->fe, -ENOMEM, 1);
+            return;
+        }
     }
     mq__session_online(s, ss);
     ss->version = c->version;
     ss->expiry = expiry;
     ss->conn = c;
+    ss->disconnect_wall = 0;
+    ss->suback_wait = 0;
+    ss->persist = expiry > 0;
+    ss->dirty = 1;
     c->sess = ss;
-    if (k->will_flag && will_blob(c, k, cid) != 0) {
-        connack_fail(c, c->version, MQ_RC_PAYLOAD_FORMAT_INVALID);
-        return 0;
-    }
-    c->will_retain = k->will_flag && k->will.retain;
+    mq__kv_owner(s, cid);
+    if (ss->persist)
+        mq__kv_session_save(s, ss);
 
     mq_connack a = {present, 0, {NULL, 0}};
     mq_prop pv[12];
     size_t np = 0;
     if (c->version == MQ_V5) {
-        if (expiry_capped)
+        if (c->pc_expiry_capped)
             pv[np++] = (mq_prop){
                 MQ_P_SESSION_EXPIRY_INTERVAL, expiry, {NULL, 0}, {NULL, 0}};
         pv[np++] = (mq_prop){MQ_P_RECEIVE_MAXIMUM,
@@ -370,25 +435,25 @@ handle_connect(mq_conn *c, mq_connect *k)
                              (uint32_t)cfg->topic_alias_max,
                              {NULL, 0},
                              {NULL, 0}};
-        if (assigned)
+        if (c->pc_assigned)
             pv[np++] =
                 (mq_prop){MQ_P_ASSIGNED_CLIENT_IDENTIFIER, 0, cid, {NULL, 0}};
-        if (ka_set)
+        if (c->pc_ka_set)
             pv[np++] = (mq_prop){
                 MQ_P_SERVER_KEEP_ALIVE, c->keep_alive, {NULL, 0}, {NULL, 0}};
     }
     a.props.v = pv;
     a.props.n = np;
     sl_buf_reset(&s->out);
-    int rc = mq_connack_encode(&s->out, c->version, &a);
-    if (rc != 0)
-        return rc;
+    if (mq_connack_encode(&s->out, c->version, &a) != 0) {
+        fe_conn_close(c->fe, SL_E_INVAL, 1);
+        return;
+    }
     mq__conn_send(c, &s->out);
     c->state = MQ_CS_CONNECTED;
     if (present)
         mq__session_resend(ss);
     mq__session_kick(ss);
-    return 0;
 }
 
 /* ---- SUBSCRIBE / UNSUBSCRIBE -----------------------------------------------
@@ -405,6 +470,29 @@ on_retained(void *arg, mq_retained *r)
 {
     ret_ctx *x = arg;
     mq__deliver_retained(x->ss, r, x->qos, x->id);
+}
+
+typedef struct sub_wait {
+    mq_conn *c;
+    sl_buf b; /* the SUBACK */
+} sub_wait;
+
+static void
+on_sub_saved(void *arg, int rc)
+{
+    sub_wait *w = arg;
+    mq_conn *c = w->c;
+    (void)rc; /* not durable: the subscription still holds in memory */
+    mq_session *ss = c->sess;
+    if (!c->dead && c->state == MQ_CS_CONNECTED && ss != NULL) {
+        mq__conn_send(c, &w->b);
+        if (ss->suback_wait > 0)
+            ss->suback_wait--;
+        mq__session_kick(ss);
+    }
+    mq__conn_rele(c);
+    sl_buf_fini(&w->b);
+    free(w);
 }
 
 static int
@@ -446,10 +534,22 @@ handle_subscribe(mq_conn *c, mq_subscribe *q)
     if (c->version != MQ_V5)
         for (size_t i = 0; i < q->n; i++)
             codes[i] = mq_suback_code_v3(codes[i]);
-    sl_buf_reset(&s->out);
-    int rc = mq_suback_encode(&s->out, c->version, &a);
-    if (rc == 0)
-        mq__conn_send(c, &s->out);
+    sub_wait *w = calloc(1, sizeof(*w));
+    int rc = w ? mq_suback_encode(&w->b, c->version, &a) : -ENOMEM;
+    if (rc == 0) {
+        /* A persistent session's SUBACK waits until the subscription is
+         * durable; retained messages queue behind it. */
+        w->c = c;
+        mq__conn_hold(c);
+        ss->suback_wait++;
+        if (ss->persist && s->kv_ok) {
+            rc = mq__kv_session_save_cb(s, ss, on_sub_saved, w);
+            if (rc != 0)
+                on_sub_saved(w, rc);
+            rc = 0;
+            w = NULL;
+        }
+    }
     /* Retained messages after the SUBACK, per subscription's Retain
      * Handling; never for shared subscriptions [MQTT-3.8.4-?]. */
     for (size_t i = 0; rc == 0 && i < q->n; i++) {
@@ -461,6 +561,12 @@ handle_subscribe(mq_conn *c, mq_subscribe *q)
             continue;
         ret_ctx x = {ss, sub->qos, id};
         mq__retained_match(s, sub->filter, on_retained, &x);
+    }
+    if (w != NULL && w->c != NULL)
+        on_sub_saved(w, 0);
+    else if (w != NULL) {
+        sl_buf_fini(&w->b);
+        free(w);
     }
     if (codes != codes_fixed)
         free(codes);
@@ -619,7 +725,8 @@ conn_data(fe_conn *fe, void *state, sl_slice buf, size_t *consumed)
         fe_conn_pause(fe);
         return 0;
     }
-    while (off < buf.n && c->state != MQ_CS_CLOSING && !c->dead) {
+    while (off < buf.n && c->state != MQ_CS_CLOSING &&
+           c->state != MQ_CS_LOADING && !c->dead) {
         mq_frame f;
         int rc = mq_frame_parse(sl_slice_make(buf.p + off, buf.n - off),
                                 (uint32_t)s->cfg->max_packet, &f);
@@ -682,6 +789,10 @@ on_tick(uv_timer_t *t)
     if (!s->ready)
         return;
     mq__sessions_tick(s, now);
+    if (now - s->last_flush_ms >= (uint64_t)s->cfg->session_flush_ms) {
+        s->last_flush_ms = now;
+        mq__kv_tick(s);
+    }
     if (now - s->last_poll_ms >= (uint64_t)s->cfg->tail_poll_ms) {
         s->last_poll_ms = now;
         mq__tail_poll(s);
@@ -692,6 +803,7 @@ on_tick(uv_timer_t *t)
  */
 
 static void start_step(mq_server *s);
+static void on_ready(mq_server *s);
 
 static void
 on_start_timer(uv_timer_t *t)
@@ -713,7 +825,11 @@ static void
 on_event(void *arg, const ipc_event *e)
 {
     mq_server *s = arg;
-    if (s->ready)
+    if (!s->ready)
+        return;
+    if (e->op == IPC_EVT_KV)
+        mq__kv_event(s, e);
+    else
         mq__tail_event(s, e);
 }
 
@@ -747,6 +863,14 @@ on_describe(void *arg, int rc, const ipc_hdr *h, sl_slice body)
         if (pi.partition >= 0 && pi.partition < s->nparts)
             s->tail_next[pi.partition] = s->tail_hw[pi.partition] =
                 pi.high_watermark;
+    /* Retained messages first: a subscriber must find them from the
+     * first connection on. */
+    mq__kv_scan_retained(s, on_ready);
+}
+
+static void
+on_ready(mq_server *s)
+{
     s->ready = 1;
     s->start_busy = 0;
     s->last_poll_ms = mq__now_ms();
@@ -825,6 +949,13 @@ mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop, char *err,
     s->loop = loop;
     s->start_ms = mq__now_ms();
     srand((unsigned)sl_mono_ns());
+    {
+        uint64_t x =
+            sl_mono_ns() ^ (uint64_t)sl_now_ms() << 20 ^ (uint64_t)rand() << 32;
+        x = sl_xxh3(&x, sizeof(x));
+        snprintf(s->instance, sizeof(s->instance), "%016llx",
+                 (unsigned long long)x);
+    }
     s->subs_root = mq__trie_new();
     s->ret_root = mq__trie_new();
     if (s->subs_root == NULL || s->ret_root == NULL) {
@@ -894,8 +1025,10 @@ on_stop_timer(uv_timer_t *t)
 {
     mq_server *s = t->data;
     uint64_t waited = mq__now_ms() - s->start_ms;
-    if (s->appending && waited < (uint64_t)s->cfg->shutdown_timeout_ms)
-        return; /* wait for the APPEND in flight to be answered */
+    mq__kv_flush(s);
+    if ((s->appending || s->kv_busy || s->nkv > 0) &&
+        waited < (uint64_t)s->cfg->shutdown_timeout_ms)
+        return; /* wait for the APPEND and KV writes in flight */
     uv_timer_stop(&s->stop_timer);
     fe_server_close(s->fe, fe_done, s);
 }
@@ -919,8 +1052,11 @@ mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg)
         }
         fe_conn_pause(c->fe);
     }
-    if (s->ready)
+    if (s->ready) {
+        mq__kv_tick(s);
         mq__append_flush(s);
+        mq__kv_flush(s);
+    }
     s->start_ms = mq__now_ms(); /* the stop timer measures from here */
     uv_timer_start(&s->stop_timer, on_stop_timer, 0, 20);
 }

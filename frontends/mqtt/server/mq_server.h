@@ -78,6 +78,9 @@ typedef struct mq_session mq_session;
 typedef struct mq_subent mq_subent;
 typedef struct mq_tnode mq_tnode;
 typedef struct mq_retained mq_retained;
+typedef struct mq_kvop mq_kvop;
+/* A KV write is durable (rc 0) or failed. */
+typedef void (*mq_kv_cb)(void *arg, int rc);
 
 /* A message as delivery sees it, decoded from a log record (or a retained
  * or will blob).  Views borrow from the record bytes; uprops from the
@@ -198,9 +201,12 @@ struct mq_session {
     size_t nq2, capq2;
     mq_pend *pend;
     size_t npend, cappend;
-    int refs;  /* READs in flight etc. */
-    int gone;  /* removed from the map: free when refs drop to 0 */
-    int dirty; /* state changed since the last flush */
+    int refs;        /* READs in flight etc. */
+    int gone;        /* removed from the map: free when refs drop to 0 */
+    int dirty;       /* state changed since the last flush */
+    int persist;     /* kept in segstore's KV (expiry interval > 0) */
+    int suback_wait; /* SUBACKs waiting for the session to be durable */
+    int64_t disconnect_wall; /* wall ms of the disconnect, 0 while online */
     /* will waiting for its delay (connection gone) */
     uint8_t *will;
     size_t will_n;
@@ -239,9 +245,19 @@ struct mq_conn {
     bool will_retain;
     bool clean_disconnect;
     bool takeover;
+    /* CONNECT parameters kept while the session loads from KV */
+    char *cid;
+    size_t cid_n;
+    bool pc_clean, pc_expiry_capped, pc_ka_set, pc_assigned;
+    uint32_t pc_expiry;
 };
 
-enum { MQ_CS_NEW = 0, MQ_CS_CONNECTED = 1, MQ_CS_CLOSING = 2 };
+enum {
+    MQ_CS_NEW = 0,
+    MQ_CS_CONNECTED = 1,
+    MQ_CS_CLOSING = 2,
+    MQ_CS_LOADING = 3, /* CONNECT waits for its session from KV */
+};
 
 /* One acknowledgement owed once an APPEND is answered. */
 typedef struct mq_ack_wait {
@@ -325,6 +341,16 @@ struct mq_server {
     void (*stopped)(void *arg);
     void *stopped_arg;
     uint64_t start_ms;
+    /* KV (mq_kv.c) */
+    char instance[17]; /* this process, 16 hex digits */
+    int kv_ok;         /* segstore answers KV ops */
+    int kv_busy;       /* a KV_WRITE is in flight */
+    mq_kvop *kv;       /* pending writes */
+    size_t nkv, capkv;
+    int64_t kv_rev; /* last KV revision seen */
+    int scan_busy, scan_first;
+    void (*scan_done_cb)(mq_server *s);
+    uint64_t last_flush_ms;
     mq_stats st;
 };
 
@@ -394,6 +420,31 @@ void mq__retained_hold(mq_retained *r);
 void mq__retained_rele(mq_retained *r);
 typedef void (*mq_ret_cb)(void *arg, mq_retained *r);
 void mq__retained_match(mq_server *s, sl_slice filter, mq_ret_cb cb, void *arg);
+
+/* Arm the end-of-iteration flush (APPEND and KV writes). */
+void mq__arm(mq_server *s);
+
+/* KV (mq_kv.c) */
+int mq__kv_set(mq_server *s, const char *pfx, sl_slice rest, const uint8_t *val,
+               size_t n, int del, mq_kv_cb cb, void *arg);
+void mq__kv_flush(mq_server *s);
+void mq__kv_retained(mq_server *s, sl_slice topic, const uint8_t *blob,
+                     size_t n);
+void mq__kv_scan_retained(mq_server *s, void (*done)(mq_server *s));
+void mq__kv_event(mq_server *s, const ipc_event *e);
+void mq__kv_session_save(mq_server *s, mq_session *ss);
+/* Save now; cb once durable (at once when the session is not kept). */
+int mq__kv_session_save_cb(mq_server *s, mq_session *ss, mq_kv_cb cb,
+                           void *arg);
+void mq__kv_session_delete(mq_server *s, sl_slice cid);
+void mq__kv_owner(mq_server *s, sl_slice cid);
+int mq__kv_q2_save(mq_server *s, mq_session *ss, mq_kv_cb cb, void *arg);
+/* Load c->cid's session, then mq__connect_finish(c). */
+int mq__kv_session_load(mq_server *s, mq_conn *c);
+void mq__kv_tick(mq_server *s);
+void mq__kv_fini(mq_server *s);
+/* Second half of CONNECT, once any stored session is in memory. */
+void mq__connect_finish(mq_conn *c);
 
 /* sessions (mq_state.c) — the interface that KV persistence sits behind */
 mq_session *mq__session_find(mq_server *s, sl_slice cid);

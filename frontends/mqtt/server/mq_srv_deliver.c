@@ -801,6 +801,8 @@ static void
 pend_drain(mq_session *ss)
 {
     size_t i = 0;
+    if (ss->suback_wait > 0)
+        return; /* retained messages follow their SUBACK */
     while (i < ss->npend) {
         mq_pend *pd = &ss->pend[i];
         int r = send_held(ss, pd->r, pd->qos, pd->subid, true, false, 0);
@@ -819,7 +821,7 @@ void
 mq__deliver_retained(mq_session *ss, mq_retained *r, uint8_t qos,
                      uint32_t subid)
 {
-    if (ss->npend == 0 &&
+    if (ss->npend == 0 && ss->suback_wait == 0 &&
         send_held(ss, r, qos, subid, true, false, 0) != BLOCKED)
         return;
     if (ss->npend == ss->cappend) {

@@ -225,6 +225,9 @@ typedef struct append_req {
     size_t nacks;
     int32_t *sent; /* partition of each APPEND entry */
     size_t nsent;
+    int32_t *status; /* per partition, from the reply */
+    int err;         /* the whole APPEND failed */
+    int waiting;     /* QoS 2 id writes still owed */
 } append_req;
 
 void
@@ -299,8 +302,8 @@ acc_ack(mq_server *s, mq_conn *c, uint16_t pid, uint8_t qos, int norecord,
 
 static void on_check(uv_check_t *h);
 
-static void
-arm(mq_server *s)
+void
+mq__arm(mq_server *s)
 {
     if (!s->flush_armed) {
         s->flush_armed = 1;
@@ -318,36 +321,15 @@ send_ack(mq_conn *c, int type, uint16_t pid, uint8_t reason)
         mq__conn_send(c, &s->out);
 }
 
+/* Send the acknowledgements of an answered APPEND, in arrival order. */
 static void
-on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+acks_send(append_req *q)
 {
-    append_req *q = arg;
     mq_server *s = q->srv;
-    s->appending = 0;
-    int err = rc != 0 ? rc : h->status;
-    ipc_append_rep m;
-    int32_t *status = calloc((size_t)s->nparts, sizeof(*status));
-    if (status == NULL && err == 0)
-        err = -ENOMEM;
-    if (err == 0 &&
-        (ipc_append_rep_decode(body, &m) != 0 || m.count != (uint32_t)q->nsent))
-        err = SL_E_MALFORMED;
-    /* Per-partition results come in the order of the entries; an ack
-     * carries its partition, so a partition that failed fails only its
-     * own messages. */
-    if (err == 0) {
-        ipc_append_result res;
-        for (size_t k = 0; ipc_append_rep_next(&m, &res) == 1; k++)
-            status[q->sent[k]] = res.status;
-    }
-    if (err != 0) {
-        s->st.append_errors++;
-        sl_log(SL_LOG_WARN, "MQ-APPEND", "append failed: %s", sl_strerror(err));
-    }
     for (size_t i = 0; i < q->nacks; i++) {
         mq_ack_wait *w = &q->acks[i];
         mq_conn *c = w->conn;
-        int ae = err != 0 ? err : w->norecord ? 0 : status[w->part];
+        int ae = q->err != 0 ? q->err : w->norecord ? 0 : q->status[w->part];
         if (!c->dead && c->state == MQ_CS_CONNECTED) {
             if (ae != 0 && c->version != MQ_V5) {
                 /* 3.x has no negative acknowledgement: the client learns
@@ -371,16 +353,80 @@ on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
         }
         mq__conn_rele(c);
     }
-    free(status);
+    free(q->status);
     free(q->acks);
     free(q->sent);
     free(q);
+    s->appending = 0;
     /* Connections paused for the accumulator may go on. */
     for (mq_conn *c = s->conns; c != NULL; c = c->next)
-        if (c->state != MQ_CS_CLOSING && !c->dead)
+        if (c->state != MQ_CS_CLOSING && c->state != MQ_CS_LOADING && !c->dead)
             fe_conn_resume(c->fe);
     if (s->acc.nrec > 0 || s->acc.nacks > 0)
         mq__append_flush(s);
+}
+
+static void
+on_q2_saved(void *arg, int rc)
+{
+    append_req *q = arg;
+    if (rc != 0 && q->err == 0)
+        q->err = rc; /* not durable: PUBREC with an error, the client retries */
+    if (--q->waiting == 0)
+        acks_send(q);
+}
+
+static void
+on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    append_req *q = arg;
+    mq_server *s = q->srv;
+    int err = rc != 0 ? rc : h->status;
+    ipc_append_rep m;
+    q->status = calloc((size_t)s->nparts, sizeof(*q->status));
+    if (q->status == NULL && err == 0)
+        err = -ENOMEM;
+    if (err == 0 &&
+        (ipc_append_rep_decode(body, &m) != 0 || m.count != (uint32_t)q->nsent))
+        err = SL_E_MALFORMED;
+    /* Per-partition results come in the order of the entries; an ack
+     * carries its partition, so a partition that failed fails only its
+     * own messages. */
+    if (err == 0) {
+        ipc_append_result res;
+        for (size_t k = 0; ipc_append_rep_next(&m, &res) == 1; k++)
+            q->status[q->sent[k]] = res.status;
+    }
+    if (err != 0) {
+        s->st.append_errors++;
+        sl_log(SL_LOG_WARN, "MQ-APPEND", "append failed: %s", sl_strerror(err));
+    }
+    q->err = err;
+    if (q->status == NULL) {
+        q->status = calloc((size_t)s->nparts, sizeof(*q->status));
+        if (q->status == NULL)
+            abort(); /* cannot even say no */
+    }
+    /* Inbound QoS 2 ids must be durable before PUBREC: a resend of the
+     * message after a crash of this process is then still recognised. */
+    q->waiting = 1;
+    if (s->kv_ok) {
+        s->gen++;
+        for (size_t i = 0; i < q->nacks; i++) {
+            mq_ack_wait *w = &q->acks[i];
+            mq_conn *c = w->conn;
+            if (w->qos != 2 || w->norecord || c->dead || c->sess == NULL ||
+                !c->sess->persist || c->sess->m_gen == s->gen)
+                continue;
+            if (q->err != 0 || q->status[w->part] != 0)
+                continue;
+            c->sess->m_gen = s->gen;
+            q->waiting++;
+            if (mq__kv_q2_save(s, c->sess, on_q2_saved, q) != 0)
+                q->waiting--;
+        }
+    }
+    on_q2_saved(q, 0);
 }
 
 void
@@ -400,7 +446,7 @@ mq__append_flush(mq_server *s)
         free(q);
         free(e);
         free(sent);
-        arm(s);
+        mq__arm(s);
         return;
     }
     size_t n = 0;
@@ -459,6 +505,7 @@ static void
 on_check(uv_check_t *h)
 {
     mq__append_flush(h->data);
+    mq__kv_flush(h->data);
 }
 
 /* ---- retained -------------------------------------------------------------
@@ -469,12 +516,14 @@ retain_msg(mq_server *s, const mq_msg *m)
 {
     if (m->payload.n == 0) {
         mq__retained_set(s, m->topic, NULL, 0, 0);
+        mq__kv_retained(s, m->topic, NULL, 0);
         return;
     }
     uint8_t *blob;
     size_t n;
     if (mq__msg_blob(m, &blob, &n) == 0) {
         mq__retained_set(s, m->topic, blob, n, 0);
+        mq__kv_retained(s, m->topic, blob, n);
         free(blob);
     }
 }
@@ -486,7 +535,7 @@ mq__publish_internal(mq_server *s, const mq_msg *m)
         retain_msg(s, m);
     int32_t part = mq__partition_of(s, m->topic);
     if (acc_add(s, m, part) == 0)
-        arm(s);
+        mq__arm(s);
 }
 
 /* ---- inbound PUBLISH -------------------------------------------------------
@@ -570,7 +619,7 @@ mq__handle_publish(mq_conn *c, mq_publish *p)
         /* A resend of a message already stored: answer, do not append. */
         int rc = acc_ack(s, c, p->packet_id, 2, 1, part);
         if (rc == 0)
-            arm(s);
+            mq__arm(s);
         return rc;
     }
     m.topic = p->topic;
@@ -591,20 +640,54 @@ mq__handle_publish(mq_conn *c, mq_publish *p)
         if (rc != 0)
             return rc;
     }
-    arm(s);
+    mq__arm(s);
     if (s->appending && acc_bytes(s) > ACC_MAX)
         fe_conn_pause(c->fe);
     return 0;
 }
 
+typedef struct rel_wait {
+    mq_conn *c;
+    uint16_t pid;
+    uint8_t reason;
+} rel_wait;
+
+static void
+on_rel_saved(void *arg, int rc)
+{
+    rel_wait *w = arg;
+    (void)rc; /* the id is forgotten in memory either way */
+    if (!w->c->dead && w->c->state == MQ_CS_CONNECTED)
+        send_ack(w->c, MQ_PUBCOMP, w->pid, w->reason);
+    mq__conn_rele(w->c);
+    free(w);
+}
+
 int
 mq__handle_pubrel(mq_conn *c, const mq_ack *a)
 {
-    bool had = mq__session_q2_del(c->sess, a->packet_id);
+    mq_server *s = c->srv;
+    mq_session *ss = c->sess;
+    bool had = mq__session_q2_del(ss, a->packet_id);
     if (had && c->inflight_in > 0)
         c->inflight_in--;
-    send_ack(c, MQ_PUBCOMP, a->packet_id,
-             had ? 0 : MQ_RC_PACKET_IDENTIFIER_NOT_FOUND);
+    uint8_t reason = had ? 0 : MQ_RC_PACKET_IDENTIFIER_NOT_FOUND;
+    if (!had || !ss->persist || !s->kv_ok) {
+        send_ack(c, MQ_PUBCOMP, a->packet_id, reason);
+        return 0;
+    }
+    /* The id may be reused once PUBCOMP is out, so forgetting it must be
+     * durable first, or a new message with that id would be taken for a
+     * resend after a crash. */
+    rel_wait *w = malloc(sizeof(*w));
+    if (w == NULL)
+        return -ENOMEM;
+    w->c = c;
+    w->pid = a->packet_id;
+    w->reason = reason;
+    mq__conn_hold(c);
+    if (mq__kv_q2_save(s, ss, on_rel_saved, w) != 0)
+        on_rel_saved(w, -ENOMEM);
     return 0;
 }
 

@@ -237,6 +237,7 @@ mq__session_offline(mq_server *s, mq_session *ss)
     }
     ss->conn = NULL;
     ss->disconnect_ms = (int64_t)mq__now_ms();
+    ss->disconnect_wall = sl_now_ms();
     ss->dirty = 1;
     offline_unlink(s, ss);
     ss->off_next = s->offline;
@@ -322,6 +323,8 @@ mq__sessions_tick(mq_server *s, uint64_t now)
             /* A will still waiting goes out when its session ends. */
             if (ss->will != NULL)
                 will_fire(s, ss);
+            if (ss->persist)
+                mq__kv_session_delete(s, sl_slice_make(ss->cid, ss->cid_n));
             mq__session_drop(s, ss);
         }
         ss = next;

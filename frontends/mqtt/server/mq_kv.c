@@ -1,0 +1,665 @@
+/*
+ * mq_kv.c — what outlives a sluice-mqtt process, in segstore's KV map.
+ *
+ * Keys (all under "mqtt/"):
+ *
+ *   mqtt/r/<topic>   a retained message: the one-record RecordBatch v2
+ *                    that the log holds for it (mq__msg_blob)
+ *   mqtt/s/<cid>     a session (layout below), for sessions with an expiry
+ *                    interval above 0
+ *   mqtt/q2/<cid>    inbound QoS 2 packet ids stored and not yet released:
+ *                    u16 count, then the ids (u16 each)
+ *   mqtt/o/<cid>     the instance that serves the client: 16 hex digits,
+ *                    random per process
+ *
+ * Session value, version 1 (all integers big-endian):
+ *
+ *   u8 1, u8 protocol level, u32 expiry interval, i64 disconnect time
+ *   (wall ms, 0 while connected), u32 partitions, then per partition i64
+ *   the next offset to look at, u32 subscriptions, per subscription
+ *   { u16 length + filter, u8 qos, u8 flags (1 no local, 2 retain as
+ *   published), u8 retain handling, u32 subscription id, i64 since (wall
+ *   ms) }, u32 outbound messages in flight, per message { u16 packet id,
+ *   u8 qos, u8 state (1 PUBACK, 2 PUBREC, 3 PUBCOMP awaited), i32
+ *   partition, i64 offset }.
+ *
+ * Writes are coalesced: every change made during one loop iteration goes
+ * out in one KV_WRITE, one at a time, so that two updates of one key are
+ * applied in the order they were made.  A change that must be durable
+ * before the client hears of it (an inbound QoS 2 id before PUBREC, its
+ * removal before PUBCOMP) carries a callback that runs on the reply.
+ *
+ * Retained messages are mirrored in the retained trie: read with KV_SCAN
+ * at start, kept current with IPC_EVT_KV events; a gap in the events'
+ * revisions (prev_revision not the last one seen) means events were lost,
+ * and the mirror is read again.
+ *
+ * Sessions are written every mqtt.session.flush.ms when they changed and
+ * when their client goes; a kill -9 therefore loses at most that much of
+ * delivery progress, which comes back as redelivery (DUP), never as loss.
+ */
+#include "mq_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PFX_R  "mqtt/r/"
+#define PFX_S  "mqtt/s/"
+#define PFX_Q2 "mqtt/q2/"
+#define PFX_O  "mqtt/o/"
+
+/* ---- the writer -------------------------------------------------------------
+ */
+
+struct mq_kvop {
+    char *key;
+    size_t key_n;
+    uint8_t *val;
+    size_t val_n;
+    int del;
+    mq_kv_cb cb;
+    void *arg;
+};
+
+static void
+op_fini(mq_kvop *o)
+{
+    free(o->key);
+    free(o->val);
+}
+
+static char *
+key_make(const char *pfx, sl_slice rest, size_t *n)
+{
+    size_t pn = strlen(pfx);
+    char *k = malloc(pn + rest.n + 1);
+    if (k == NULL)
+        return NULL;
+    memcpy(k, pfx, pn);
+    if (rest.n)
+        memcpy(k + pn, rest.p, rest.n);
+    k[pn + rest.n] = 0;
+    *n = pn + rest.n;
+    return k;
+}
+
+int
+mq__kv_set(mq_server *s, const char *pfx, sl_slice rest, const uint8_t *val,
+           size_t n, int del, mq_kv_cb cb, void *arg)
+{
+    if (!s->kv_ok) {
+        if (cb)
+            cb(arg, 0);
+        return 0;
+    }
+    size_t kn;
+    char *key = key_make(pfx, rest, &kn);
+    if (key == NULL || kn > IPC_STR_MAX) {
+        free(key);
+        return key ? SL_E_TOOBIG : -ENOMEM;
+    }
+    /* A newer value of a key replaces a pending one (when nobody waits
+     * for the older). */
+    if (cb == NULL)
+        for (size_t i = 0; i < s->nkv; i++) {
+            mq_kvop *o = &s->kv[i];
+            if (o->cb == NULL && o->key_n == kn &&
+                memcmp(o->key, key, kn) == 0) {
+                free(o->val);
+                o->val = NULL;
+                o->val_n = 0;
+                if (!del && n > 0) {
+                    o->val = malloc(n);
+                    if (o->val == NULL) {
+                        free(key);
+                        return -ENOMEM;
+                    }
+                    memcpy(o->val, val, n);
+                    o->val_n = n;
+                }
+                o->del = del;
+                o->cb = cb;
+                o->arg = arg;
+                free(key);
+                mq__arm(s);
+                return 0;
+            }
+        }
+    if (s->nkv == s->capkv) {
+        size_t cap = s->capkv ? s->capkv * 2 : 32;
+        mq_kvop *v = realloc(s->kv, cap * sizeof(*v));
+        if (v == NULL) {
+            free(key);
+            return -ENOMEM;
+        }
+        s->kv = v;
+        s->capkv = cap;
+    }
+    mq_kvop *o = &s->kv[s->nkv];
+    memset(o, 0, sizeof(*o));
+    o->key = key;
+    o->key_n = kn;
+    if (!del && n > 0) {
+        o->val = malloc(n);
+        if (o->val == NULL) {
+            free(key);
+            return -ENOMEM;
+        }
+        memcpy(o->val, val, n);
+        o->val_n = n;
+    }
+    o->del = del;
+    o->cb = cb;
+    o->arg = arg;
+    s->nkv++;
+    mq__arm(s);
+    return 0;
+}
+
+typedef struct kv_req {
+    mq_server *s;
+    mq_kvop *ops;
+    size_t n;
+} kv_req;
+
+static void
+on_kv_write(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    kv_req *q = arg;
+    mq_server *s = q->s;
+    (void)body;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc != 0) {
+        s->st.ipc_errors++;
+        sl_log(SL_LOG_WARN, "MQ-KV", "KV write of %zu keys failed: %s", q->n,
+               sl_strerror(rc));
+    }
+    s->kv_busy = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->ops[i].cb)
+            q->ops[i].cb(q->ops[i].arg, rc);
+        op_fini(&q->ops[i]);
+    }
+    free(q->ops);
+    free(q);
+    if (s->nkv > 0)
+        mq__kv_flush(s);
+}
+
+void
+mq__kv_flush(mq_server *s)
+{
+    if (s->kv_busy || s->nkv == 0)
+        return;
+    kv_req *q = calloc(1, sizeof(*q));
+    ipc_kv_op *ops = calloc(s->nkv, sizeof(*ops));
+    if (q == NULL || ops == NULL) {
+        free(q);
+        free(ops);
+        return;
+    }
+    for (size_t i = 0; i < s->nkv; i++) {
+        mq_kvop *o = &s->kv[i];
+        ops[i].kind = o->del ? IPC_KV_DELETE : IPC_KV_PUT;
+        ops[i].key = sl_slice_make(o->key, o->key_n);
+        ops[i].expect = IPC_KV_ANY;
+        ops[i].value = sl_slice_make(o->val, o->val_n);
+    }
+    q->s = s;
+    q->ops = s->kv;
+    q->n = s->nkv;
+    s->kv = NULL;
+    s->nkv = s->capkv = 0;
+    sl_buf b = {0};
+    int rc = ipc_kv_write_req_encode(&b, 0, ops, q->n);
+    free(ops);
+    if (rc == 0)
+        rc =
+            ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_kv_write, q);
+    sl_buf_fini(&b);
+    s->kv_busy = 1;
+    if (rc != 0)
+        on_kv_write(q, rc, NULL, sl_slice_make(NULL, 0));
+}
+
+/* ---- retained ------------------------------------------------------------ */
+
+void
+mq__kv_retained(mq_server *s, sl_slice topic, const uint8_t *blob, size_t n)
+{
+    mq__kv_set(s, PFX_R, topic, blob, n, blob == NULL, NULL, NULL);
+}
+
+static void scan_next(mq_server *s, sl_slice after);
+
+static void
+on_scan(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    mq_server *s = arg;
+    ipc_kv_scan_rep m;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc == 0 && ipc_kv_scan_rep_decode(body, &m) != 0)
+        rc = SL_E_MALFORMED;
+    if (rc != 0) {
+        /* No KV in this segstore (an older one), or it failed: retained
+         * messages stay local to this process. */
+        sl_log(SL_LOG_WARN, "MQ-KV", "KV scan of %s failed: %s", PFX_R,
+               sl_strerror(rc));
+        s->scan_busy = 0;
+        if (s->scan_done_cb) {
+            void (*cb)(mq_server *) = s->scan_done_cb;
+            s->scan_done_cb = NULL;
+            cb(s);
+        }
+        return;
+    }
+    if (s->scan_first) {
+        s->kv_rev = m.revision;
+        s->scan_first = 0;
+    }
+    ipc_kv_entry e;
+    char last[IPC_STR_MAX];
+    size_t lastn = 0;
+    size_t pn = strlen(PFX_R);
+    while (ipc_kv_scan_rep_next(&m, &e) == 1) {
+        if (e.key.n <= pn)
+            continue;
+        mq__retained_set(s, sl_slice_make(e.key.p + pn, e.key.n - pn),
+                         e.value.p, e.value.n, e.version);
+        memcpy(last, e.key.p, e.key.n);
+        lastn = e.key.n;
+    }
+    if (m.more && lastn > 0) {
+        scan_next(s, sl_slice_make(last, lastn));
+        return;
+    }
+    s->scan_busy = 0;
+    s->kv_ok = 1;
+    sl_log(SL_LOG_INFO, "MQ-RETAINED", "retained=%zu revision=%lld",
+           s->nretained, (long long)s->kv_rev);
+    if (s->scan_done_cb) {
+        void (*cb)(mq_server *) = s->scan_done_cb;
+        s->scan_done_cb = NULL;
+        cb(s);
+    }
+}
+
+static void
+scan_next(mq_server *s, sl_slice after)
+{
+    ipc_kv_scan_req q = {sl_slice_str(PFX_R), after, 1000, 4u << 20};
+    sl_buf b = {0};
+    int rc = ipc_kv_scan_req_encode(&b, &q);
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_scan, s);
+    sl_buf_fini(&b);
+    if (rc != 0)
+        on_scan(s, rc, NULL, sl_slice_make(NULL, 0));
+}
+
+void
+mq__kv_scan_retained(mq_server *s, void (*done)(mq_server *s))
+{
+    if (s->scan_busy)
+        return;
+    s->scan_busy = 1;
+    s->scan_first = 1;
+    s->scan_done_cb = done;
+    /* A rescan starts from nothing: what is gone from the KV map must go
+     * from the mirror too. */
+    mq__trie_free(s->ret_root);
+    s->ret_root = mq__trie_new();
+    s->nretained = 0;
+    scan_next(s, sl_slice_make(NULL, 0));
+}
+
+/* ---- events ----------------------------------------------------------------
+ */
+
+static bool
+has_prefix(sl_slice k, const char *pfx, sl_slice *rest)
+{
+    size_t n = strlen(pfx);
+    if (k.n < n || memcmp(k.p, pfx, n) != 0)
+        return false;
+    *rest = sl_slice_make(k.p + n, k.n - n);
+    return true;
+}
+
+void
+mq__kv_event(mq_server *s, const ipc_event *e)
+{
+    if (!s->kv_ok)
+        return;
+    bool gap = e->prev_revision != s->kv_rev && e->version != s->kv_rev &&
+               e->version > s->kv_rev;
+    if (e->version <= s->kv_rev && e->version != s->kv_rev)
+        return; /* already in the mirror (older than the scan) */
+    s->kv_rev = e->version;
+    sl_slice rest;
+    if (has_prefix(e->key, PFX_R, &rest)) {
+        if (gap && !s->scan_busy) {
+            sl_log(SL_LOG_INFO, "MQ-KV",
+                   "events missed; reading retained "
+                   "messages again");
+            mq__kv_scan_retained(s, NULL);
+            return;
+        }
+        if (!s->scan_busy)
+            mq__retained_set(s, rest, e->deleted ? NULL : e->value.p,
+                             e->value.n, e->version);
+        return;
+    }
+    if (has_prefix(e->key, PFX_O, &rest)) {
+        if (!e->deleted && e->value.n == strlen(s->instance) &&
+            memcmp(e->value.p, s->instance, e->value.n) == 0)
+            return;
+        mq_session *ss = mq__session_find(s, rest);
+        if (ss == NULL)
+            return;
+        /* Another instance took this client id: its connection here goes
+         * (0x8E, no will: the client is connected elsewhere), and this
+         * process forgets the session without writing it again. */
+        s->st.takeovers++;
+        mq_conn *c = ss->conn;
+        if (c != NULL) {
+            c->takeover = true;
+            c->clean_disconnect = true;
+            mq__conn_fail(c, MQ_RC_SESSION_TAKEN_OVER, "session taken over");
+            c->sess = NULL;
+            ss->conn = NULL;
+        }
+        ss->persist = 0;
+        mq__session_drop(s, ss);
+    }
+}
+
+/* ---- sessions
+ * ---------------------------------------------------------------- */
+
+static int
+session_encode(mq_server *s, const mq_session *ss, sl_buf *b)
+{
+    int rc = 0;
+    rc |= sl_buf_put_u8(b, 1);
+    rc |= sl_buf_put_u8(b, ss->version);
+    rc |= sl_buf_put_u32be(b, ss->expiry);
+    rc |= sl_buf_put_u64be(b, ss->conn ? 0 : (uint64_t)ss->disconnect_wall);
+    rc |= sl_buf_put_u32be(b, (uint32_t)ss->nparts);
+    for (int32_t p = 0; p < ss->nparts; p++) {
+        const mq_cursor *c = &ss->cur[p];
+        int64_t pos = c->live ? SL_MAX(c->next, s->tail_next[p]) : c->next;
+        rc |= sl_buf_put_u64be(b, (uint64_t)pos);
+    }
+    rc |= sl_buf_put_u32be(b, (uint32_t)ss->nsubs);
+    for (const mq_subent *e = ss->subs; e != NULL; e = e->next) {
+        rc |= sl_buf_put_u16be(b, (uint16_t)e->filter_n);
+        rc |= sl_buf_append(b, e->filter, e->filter_n);
+        rc |= sl_buf_put_u8(b, e->qos);
+        rc |= sl_buf_put_u8(
+            b, (uint8_t)((e->no_local ? 1 : 0) | (e->rap ? 2 : 0)));
+        rc |= sl_buf_put_u8(b, e->rh);
+        rc |= sl_buf_put_u32be(b, e->id);
+        rc |= sl_buf_put_u64be(b, (uint64_t)e->since_ms);
+    }
+    uint32_t nout = 0;
+    for (size_t i = 0; i < ss->nout; i++)
+        if (ss->out[i].held == NULL || ss->out[i].state == MQ_OUT_COMP)
+            nout++;
+    rc |= sl_buf_put_u32be(b, nout);
+    for (size_t i = 0; i < ss->nout; i++) {
+        const mq_out *o = &ss->out[i];
+        if (o->held != NULL && o->state != MQ_OUT_COMP)
+            continue; /* a copy not in the log: not resendable later */
+        rc |= sl_buf_put_u16be(b, o->pid);
+        rc |= sl_buf_put_u8(b, o->qos);
+        rc |= sl_buf_put_u8(b, o->state);
+        rc |= sl_buf_put_u32be(b, (uint32_t)o->part);
+        rc |= sl_buf_put_u64be(b, (uint64_t)o->off);
+    }
+    return rc ? -ENOMEM : 0;
+}
+
+static int
+session_decode(mq_server *s, mq_session *ss, sl_slice v)
+{
+    sl_rd r;
+    sl_rd_init(&r, v);
+    uint8_t fmt, ver;
+    uint32_t expiry, nparts, n;
+    uint64_t disc;
+    if (sl_rd_u8(&r, &fmt) || fmt != 1 || sl_rd_u8(&r, &ver) ||
+        sl_rd_u32be(&r, &expiry) || sl_rd_u64be(&r, &disc) ||
+        sl_rd_u32be(&r, &nparts))
+        return SL_E_MALFORMED;
+    ss->version = ver;
+    ss->expiry = expiry;
+    ss->disconnect_wall = (int64_t)disc;
+    for (uint32_t p = 0; p < nparts; p++) {
+        uint64_t pos;
+        if (sl_rd_u64be(&r, &pos))
+            return SL_E_MALFORMED;
+        /* Partitions added to the log since are read from the tail. */
+        if ((int32_t)p < ss->nparts) {
+            ss->cur[p].next = (int64_t)pos;
+            ss->cur[p].live = 0;
+        }
+    }
+    if (sl_rd_u32be(&r, &n))
+        return SL_E_MALFORMED;
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t fl;
+        sl_slice f;
+        uint8_t qos, flags, rh;
+        uint32_t id;
+        uint64_t since;
+        if (sl_rd_u16be(&r, &fl) || sl_rd_bytes(&r, fl, &f) ||
+            sl_rd_u8(&r, &qos) || sl_rd_u8(&r, &flags) || sl_rd_u8(&r, &rh) ||
+            sl_rd_u32be(&r, &id) || sl_rd_u64be(&r, &since))
+            return SL_E_MALFORMED;
+        if (mq_topic_share_parse(f, NULL) == 0 && mq_topic_filter_check(f) != 0)
+            continue;
+        mq_sub sub = {f, (uint8_t)SL_MIN(qos, 2), (flags & 1) != 0,
+                      (flags & 2) != 0, rh};
+        bool existed;
+        if (mq__session_sub(s, ss, &sub, id, &existed) == 0)
+            ss->subs->since_ms = (int64_t)since;
+    }
+    if (sl_rd_u32be(&r, &n))
+        return SL_E_MALFORMED;
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t pid;
+        uint8_t qos, state;
+        uint32_t part;
+        uint64_t off;
+        if (sl_rd_u16be(&r, &pid) || sl_rd_u8(&r, &qos) ||
+            sl_rd_u8(&r, &state) || sl_rd_u32be(&r, &part) ||
+            sl_rd_u64be(&r, &off))
+            return SL_E_MALFORMED;
+        if (pid == 0 || qos < 1 || qos > 2 || state < MQ_OUT_ACK ||
+            state > MQ_OUT_COMP)
+            continue;
+        if (state != MQ_OUT_COMP && (int32_t)part >= ss->nparts)
+            continue;
+        if (ss->nout == ss->capout) {
+            size_t cap = ss->capout ? ss->capout * 2 : 16;
+            mq_out *o = realloc(ss->out, cap * sizeof(*o));
+            if (o == NULL)
+                return -ENOMEM;
+            ss->out = o;
+            ss->capout = cap;
+        }
+        mq_out *o = &ss->out[ss->nout++];
+        memset(o, 0, sizeof(*o));
+        o->pid = pid;
+        o->qos = qos;
+        o->state = state;
+        o->part = (int32_t)part;
+        o->off = (int64_t)off;
+    }
+    return 0;
+}
+
+int
+mq__kv_session_save_cb(mq_server *s, mq_session *ss, mq_kv_cb cb, void *arg)
+{
+    if (!s->kv_ok || !ss->persist) {
+        if (cb)
+            cb(arg, 0);
+        return 0;
+    }
+    sl_buf b = {0};
+    int rc = session_encode(s, ss, &b);
+    if (rc == 0)
+        rc = mq__kv_set(s, PFX_S, sl_slice_make(ss->cid, ss->cid_n), b.p, b.n,
+                        0, cb, arg);
+    sl_buf_fini(&b);
+    if (rc == 0)
+        ss->dirty = 0;
+    return rc;
+}
+
+void
+mq__kv_session_save(mq_server *s, mq_session *ss)
+{
+    mq__kv_session_save_cb(s, ss, NULL, NULL);
+}
+
+void
+mq__kv_session_delete(mq_server *s, sl_slice cid)
+{
+    mq__kv_set(s, PFX_S, cid, NULL, 0, 1, NULL, NULL);
+    mq__kv_set(s, PFX_Q2, cid, NULL, 0, 1, NULL, NULL);
+}
+
+void
+mq__kv_owner(mq_server *s, sl_slice cid)
+{
+    mq__kv_set(s, PFX_O, cid, (const uint8_t *)s->instance, strlen(s->instance),
+               0, NULL, NULL);
+}
+
+int
+mq__kv_q2_save(mq_server *s, mq_session *ss, mq_kv_cb cb, void *arg)
+{
+    sl_buf b = {0};
+    int rc = sl_buf_put_u16be(&b, (uint16_t)ss->nq2);
+    for (size_t i = 0; rc == 0 && i < ss->nq2; i++)
+        rc = sl_buf_put_u16be(&b, ss->q2[i]);
+    if (rc == 0)
+        rc = mq__kv_set(s, PFX_Q2, sl_slice_make(ss->cid, ss->cid_n), b.p, b.n,
+                        ss->nq2 == 0, cb, arg);
+    sl_buf_fini(&b);
+    return rc;
+}
+
+typedef struct load_req {
+    mq_server *s;
+    mq_conn *c; /* held */
+} load_req;
+
+static void
+on_load(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    load_req *q = arg;
+    mq_server *s = q->s;
+    mq_conn *c = q->c;
+    free(q);
+    ipc_kv_get_rep m;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc == 0 && ipc_kv_get_rep_decode(body, &m) != 0)
+        rc = SL_E_MALFORMED;
+    sl_slice sv = {NULL, 0}, qv = {NULL, 0};
+    if (rc == 0) {
+        ipc_kv_entry e;
+        if (ipc_kv_get_rep_next(&m, &e) == 1 && e.status == 0)
+            sv = e.value;
+        if (ipc_kv_get_rep_next(&m, &e) == 1 && e.status == 0)
+            qv = e.value;
+    }
+    if (c->dead) {
+        mq__conn_rele(c);
+        return;
+    }
+    mq_session *ss = NULL;
+    if (rc != 0) {
+        s->st.ipc_errors++;
+        sl_log(SL_LOG_WARN, "MQ-KV", "session load failed: %s",
+               sl_strerror(rc));
+    } else if (sv.n > 0 &&
+               mq__session_find(s, sl_slice_make(c->cid, c->cid_n)) == NULL) {
+        ss = mq__session_new(s, sl_slice_make(c->cid, c->cid_n));
+        if (ss != NULL && session_decode(s, ss, sv) != 0) {
+            sl_log(SL_LOG_WARN, "MQ-KV", "session of %s unreadable; a new one",
+                   c->cid);
+            mq__session_drop(s, ss);
+            ss = NULL;
+        }
+        if (ss != NULL) {
+            sl_rd r;
+            uint16_t n, pid;
+            sl_rd_init(&r, qv);
+            if (sl_rd_u16be(&r, &n) == 0)
+                for (uint16_t i = 0; i < n && sl_rd_u16be(&r, &pid) == 0; i++)
+                    mq__session_q2_add(ss, pid);
+            ss->persist = 1;
+            /* It is offline until the connection takes it. */
+            mq__session_offline(s, ss);
+        }
+    }
+    mq__connect_finish(c);
+    mq__conn_rele(c);
+}
+
+int
+mq__kv_session_load(mq_server *s, mq_conn *c)
+{
+    load_req *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        return -ENOMEM;
+    size_t n1, n2;
+    char *k1 = key_make(PFX_S, sl_slice_make(c->cid, c->cid_n), &n1);
+    char *k2 = key_make(PFX_Q2, sl_slice_make(c->cid, c->cid_n), &n2);
+    sl_slice keys[2] = {sl_slice_make(k1, n1), sl_slice_make(k2, n2)};
+    sl_buf b = {0};
+    int rc = k1 && k2 ? ipc_kv_get_req_encode(&b, keys, 2) : -ENOMEM;
+    q->s = s;
+    q->c = c;
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_load, q);
+    sl_buf_fini(&b);
+    free(k1);
+    free(k2);
+    if (rc != 0) {
+        free(q);
+        return rc;
+    }
+    mq__conn_hold(c);
+    return 0;
+}
+
+void
+mq__kv_tick(mq_server *s)
+{
+    if (!s->kv_ok)
+        return;
+    for (size_t i = 0; i < SL_ARRAY_LEN(s->smap); i++)
+        for (mq_session *ss = s->smap[i]; ss != NULL; ss = ss->hnext)
+            if (ss->dirty && ss->persist)
+                mq__kv_session_save(s, ss);
+}
+
+void
+mq__kv_fini(mq_server *s)
+{
+    for (size_t i = 0; i < s->nkv; i++)
+        op_fini(&s->kv[i]);
+    free(s->kv);
+    s->kv = NULL;
+    s->nkv = s->capkv = 0;
+}

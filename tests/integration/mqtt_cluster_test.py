@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""sluice-mqtt state that outlives a process: retained messages, sessions
+and inbound QoS 2 ids in segstore's KV; several instances on one segstore;
+kill -9 of an instance and resumption on another.
+
+Run: mqtt_cluster_test.py BIN_DIR [unittest args], under /usr/bin/python3.
+"""
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mqtt_util  # noqa: E402
+from mqtt_util import Raw, Node, P_SESSION_EXPIRY  # noqa: E402
+
+
+def drain(r, wait=0.7):
+    """Every PUBLISH until nothing comes for `wait` s; QoS 1 acked."""
+    out = []
+    while True:
+        p = r.recv_packet(wait)
+        if p is None:
+            return out
+        if p[0] != 3:
+            continue
+        m = r.parse_publish(p)
+        if m["qos"] == 1:
+            r.ack(4, m["pid"])
+        elif m["qos"] == 2:
+            r.ack(5, m["pid"])
+        out.append(m)
+
+
+class ClusterTest(unittest.TestCase):
+    def setUp(self):
+        self.node = Node()
+        self.node.start_segstore()
+
+    def tearDown(self):
+        self.node.cleanup()
+
+    def test_retained_survives_kill_and_crosses_instances(self):
+        a = self.node.start_mqtt()
+        b = self.node.start_mqtt()
+        p = Raw(a, v=4)
+        p.connect("rp")
+        p.publish("kv/r1", "one", qos=1, retain=True)
+        p.expect(4)
+        p.publish("kv/r2", "two", qos=1, retain=True)
+        p.expect(4)
+        time.sleep(0.3)  # the KV write and its event
+        s = Raw(b, v=4)
+        s.connect("rs")
+        s.subscribe("kv/#", 1)
+        got = sorted((m["topic"], m["payload"], m["retain"])
+                     for m in drain(s, 0.5))
+        self.assertEqual(got, [("kv/r1", b"one", True),
+                               ("kv/r2", b"two", True)])
+        # cleared on A: gone on B
+        p.publish("kv/r1", "", qos=1, retain=True)
+        p.expect(4)
+        p.close()
+        self.node.kill_mqtt(a)
+        self.node.kill_mqtt(b)
+        c = self.node.start_mqtt()
+        s = Raw(c, v=4)
+        s.connect("rs2")
+        s.subscribe("kv/#", 1)
+        got = [(m["topic"], m["payload"]) for m in drain(s, 0.5)]
+        self.assertEqual(got, [("kv/r2", b"two")])
+        s.close()
+
+    def test_session_resumes_on_another_instance(self):
+        a = self.node.start_mqtt()
+        b = self.node.start_mqtt()
+        s = Raw(a, v=5)
+        s.connect("roam", clean=False, cprops=[(P_SESSION_EXPIRY, 300)])
+        s.subscribe("roam/#", 1)
+        s.send(b"\xe0\x00")
+        s.close()
+        time.sleep(0.2)
+        p = Raw(a, v=4)
+        p.connect("roam-pub")
+        for i in range(5):
+            p.publish("roam/t", "m%d" % i, qos=1, pid=i + 1)
+            p.expect(4)
+        s = Raw(b, v=5)
+        ca = s.connect("roam", clean=False, cprops=[(P_SESSION_EXPIRY, 300)])
+        self.assertEqual(ca[2][0], 1)  # session present
+        got = [m["payload"] for m in drain(s)]
+        self.assertEqual(got, [b"m%d" % i for i in range(5)])
+        # live on B now
+        p.publish("roam/t", "live", qos=1, pid=9)
+        p.expect(4)
+        self.assertEqual([m["payload"] for m in drain(s)], [b"live"])
+        s.close()
+        p.close()
+
+    def test_takeover_across_instances(self):
+        a = self.node.start_mqtt()
+        b = self.node.start_mqtt()
+        x = Raw(a, v=5)
+        x.connect("roamer")
+        time.sleep(0.2)
+        y = Raw(b, v=5)
+        y.connect("roamer")
+        self.assertTrue(x.closed(3))
+        self.assertEqual(x.last[-1][0], 14)
+        self.assertEqual(x.last[-1][2][0], 0x8E)
+        y.close()
+
+    def test_kill9_qos1_no_loss(self):
+        a = self.node.start_mqtt()
+        s = Raw(a, v=4)
+        s.connect("k9sub", clean=False)
+        s.subscribe("k9/#", 1)
+        p = Raw(a, v=4)
+        p.connect("k9pub")
+        acked = []
+        got = []
+        for i in range(1, 201):
+            p.publish("k9/t", "%d" % i, qos=1, pid=i)
+            p.expect(4)
+            acked.append(i)
+            if i % 20 == 0:
+                got += [int(m["payload"]) for m in drain(s, 0.05)]
+        self.node.kill_mqtt(a, signal.SIGKILL)
+        s.close()
+        p.close()
+        b = self.node.start_mqtt()
+        s = Raw(b, v=4)
+        ca = s.connect("k9sub", clean=False)
+        self.assertEqual(ca[2][0], 1)
+        got += [int(m["payload"]) for m in drain(s, 0.7)]
+        self.assertEqual(sorted(set(got)), acked)
+        s.close()
+
+    def test_qos2_not_duplicated_after_kill(self):
+        a = self.node.start_mqtt()
+        sub = Raw(a, v=4)
+        sub.connect("q2sub", clean=False)
+        sub.subscribe("q2/#", 2)
+        p = Raw(a, v=4)
+        p.connect("q2pub", clean=False)
+        p.publish("q2/t", "once", qos=2, pid=7)
+        p.expect(5)  # PUBREC: stored, id recorded
+        self.node.kill_mqtt(a, signal.SIGKILL)
+        sub.close()
+        p.close()
+        b = self.node.start_mqtt()
+        p = Raw(b, v=4)
+        p.connect("q2pub", clean=False)
+        p.publish("q2/t", "once", qos=2, pid=7, dup=True)
+        p.expect(5)
+        p.ack(6, 7)
+        p.expect(7)
+        sub = Raw(b, v=4)
+        sub.connect("q2sub", clean=False)
+        got = [m["payload"] for m in drain(sub)]
+        self.assertEqual(got, [b"once"])
+        sub.close()
+        p.close()
+
+
+if __name__ == "__main__":
+    mqtt_util.BIN = sys.argv.pop(1)
+    unittest.main(verbosity=2)

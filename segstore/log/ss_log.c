@@ -944,6 +944,18 @@ pstate_add(ss_log *l, int64_t pid)
     return p;
 }
 
+/* A batch's last sequence: sequences wrap from INT32_MAX to 0, as Kafka's
+ * DefaultRecordBatch.incrementSequence has them (and without signed
+ * overflow). */
+static int32_t
+seq_last(const sl_batch_hdr *h)
+{
+    int32_t base = h->base_sequence, delta = h->last_offset_delta;
+    if (base > INT32_MAX - delta)
+        return delta - (INT32_MAX - base) - 1;
+    return base + delta;
+}
+
 /* 0: append it; 1: a duplicate (res filled); or SL_E_SEQUENCE /
  * SL_E_PRODUCER_EPOCH. */
 static int
@@ -952,7 +964,7 @@ pstate_check(ss_log *l, const sl_batch_hdr *h, ss_append_res *res)
     ss_pstate *p = pstate_find(l, h->producer_id);
     if (p == NULL)
         return 0;
-    int32_t last_seq = h->base_sequence + h->last_offset_delta;
+    int32_t last_seq = seq_last(h);
     if (h->producer_epoch < p->epoch)
         return SL_E_PRODUCER_EPOCH;
     if (h->producer_epoch > p->epoch)
@@ -988,7 +1000,7 @@ pstate_record(ss_log *l, const sl_batch_hdr *h, int64_t base, int64_t last)
         p->n--;
     }
     p->recent[p->n].first_seq = h->base_sequence;
-    p->recent[p->n].last_seq = h->base_sequence + h->last_offset_delta;
+    p->recent[p->n].last_seq = seq_last(h);
     p->recent[p->n].base_offset = base;
     p->recent[p->n].last_offset = last;
     p->n++;

@@ -70,6 +70,12 @@ const sl_conf_key mq_config_keys[] = {
      "are closed regardless."},
     {"mqtt.allow.anonymous", SL_CONF_BOOL, F(allow_anonymous), 0, 0, "true", 0,
      NULL, "Accept clients without a user name."},
+    {"mqtt.password.file", SL_CONF_STR, F(password_file), 0, 0, "", 0, NULL,
+     "Password file (Mosquitto's format, docs/mqtt-auth.md); empty: user "
+     "names are not checked."},
+    {"mqtt.acl.file", SL_CONF_STR, F(acl_file), 0, 0, "", 0, NULL,
+     "ACL file (Mosquitto's grammar, docs/mqtt-auth.md); empty: every "
+     "client may publish and subscribe everywhere."},
 };
 #undef F
 const size_t mq_config_keys_len = SL_ARRAY_LEN(mq_config_keys);

@@ -62,6 +62,7 @@ mq__conn_rele(mq_conn *c)
     free(c->alias_out);
     free(c->will);
     free(c->cid);
+    free(c->user);
     free(c);
 }
 
@@ -254,6 +255,93 @@ will_blob(mq_conn *c, const mq_connect *k, sl_slice cid)
     return mq__msg_blob(&m, &c->will, &c->will_n);
 }
 
+/* ---- password check, off the loop thread --------------------------------- */
+
+typedef struct auth_work {
+    uv_work_t w;
+    mq_conn *c; /* held */
+    uint8_t *pw;
+    size_t pw_n;
+    int rc;
+} auth_work;
+
+static void
+auth_run(uv_work_t *w)
+{
+    auth_work *a = w->data;
+    mq_conn *c = a->c;
+    /* Only immutable data is touched here: the parsed password file and
+     * the strings this work owns (or the connection's, which the loop
+     * thread does not change while the check runs). */
+    a->rc = mq_passwd_check(c->srv->passwd, sl_slice_make(c->user, c->user_n),
+                            sl_slice_make(a->pw, a->pw_n));
+}
+
+static void connect_authed(mq_conn *c);
+
+static void
+auth_done(uv_work_t *w, int status)
+{
+    auth_work *a = w->data;
+    mq_conn *c = a->c;
+    if (!c->dead) {
+        c->state = MQ_CS_NEW;
+        fe_conn_resume(c->fe);
+        if (status != 0 || a->rc != 0) {
+            c->srv->st.auth_failures++;
+            sl_log(SL_LOG_INFO, "MQ-AUTH", "peer=%s user=%s refused",
+                   fe_conn_peer(c->fe), c->user);
+            connack_fail(c, c->version, MQ_RC_BAD_USER_NAME_OR_PASSWORD);
+        } else {
+            connect_authed(c);
+        }
+    }
+    mq__conn_rele(c);
+    free(a->pw);
+    free(a);
+}
+
+static int
+auth_start(mq_conn *c, sl_slice pw)
+{
+    auth_work *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return -ENOMEM;
+    a->pw = malloc(pw.n ? pw.n : 1);
+    if (a->pw == NULL) {
+        free(a);
+        return -ENOMEM;
+    }
+    if (pw.n)
+        memcpy(a->pw, pw.p, pw.n);
+    a->pw_n = pw.n;
+    a->c = c;
+    a->w.data = a;
+    mq__conn_hold(c);
+    c->state = MQ_CS_LOADING;
+    fe_conn_pause(c->fe);
+    int rc = uv_queue_work(c->srv->loop, &a->w, auth_run, auth_done);
+    if (rc != 0) {
+        mq__conn_rele(c);
+        free(a->pw);
+        free(a);
+        return rc;
+    }
+    return 0;
+}
+
+bool
+mq__acl(const mq_conn *c, sl_slice topic, int access)
+{
+    const mq_acl *acl = c->srv->acl;
+    if (acl == NULL)
+        return true;
+    sl_slice user =
+        c->user ? sl_slice_make(c->user, c->user_n) : sl_slice_make(NULL, 0);
+    return mq_acl_allows(acl, user, sl_slice_make(c->cid, c->cid_n), topic,
+                         access);
+}
+
 static void
 gen_client_id(char *out, size_t n)
 {
@@ -337,6 +425,27 @@ handle_connect(mq_conn *c, mq_connect *k)
         return 0;
     }
     c->will_retain = k->will_flag && k->will.retain;
+    if (k->username_flag) {
+        c->user = malloc(k->username.n + 1);
+        if (c->user == NULL)
+            return -ENOMEM;
+        memcpy(c->user, k->username.p, k->username.n);
+        c->user[k->username.n] = 0;
+        c->user_n = k->username.n;
+    }
+    if (s->passwd != NULL && k->username_flag)
+        return auth_start(c, k->password_flag ? k->password
+                                              : sl_slice_make(NULL, 0));
+    connect_authed(c);
+    return 0;
+}
+
+/* After authentication: takeover, clean start, or load the session. */
+static void
+connect_authed(mq_conn *c)
+{
+    mq_server *s = c->srv;
+    sl_slice cid = sl_slice_make(c->cid, c->cid_n);
 
     /* Takeover of a client id connected here: the old connection goes
      * with 0x8E and without its will (a new connection arrived). */
@@ -350,7 +459,7 @@ handle_connect(mq_conn *c, mq_connect *k)
         old->sess = NULL;
         mq__session_offline(s, ss);
     }
-    if (k->clean_start) {
+    if (c->pc_clean) {
         if (ss != NULL)
             mq__session_drop(s, ss);
         /* Whatever another process kept for this client ends too. */
@@ -362,12 +471,11 @@ handle_connect(mq_conn *c, mq_connect *k)
         if (rc == 0) {
             c->state = MQ_CS_LOADING;
             fe_conn_pause(c->fe);
-            return 0;
+            return;
         }
         s->st.ipc_errors++;
     }
     mq__connect_finish(c);
-    return 0;
 }
 
 void
@@ -516,9 +624,20 @@ handle_subscribe(mq_conn *c, mq_subscribe *q)
         mq_sub *sub = &q->subs[i];
         if (sub->qos > 2)
             sub->qos = 2;
-        int sh = mq_topic_share_parse(sub->filter, NULL);
+        mq_share shp;
+        int sh = mq_topic_share_parse(sub->filter, &shp);
         if (sh < 0 || (sh == 0 && mq_topic_filter_check(sub->filter) != 0)) {
             codes[i] = MQ_RC_TOPIC_FILTER_INVALID;
+            continue;
+        }
+        if (s->acl != NULL &&
+            !mq_acl_allows_subscribe(s->acl,
+                                     c->user ? sl_slice_make(c->user, c->user_n)
+                                             : sl_slice_make(NULL, 0),
+                                     sl_slice_make(c->cid, c->cid_n),
+                                     sh == 1 ? shp.filter : sub->filter)) {
+            s->st.acl_denied++;
+            codes[i] = MQ_RC_NOT_AUTHORIZED;
             continue;
         }
         bool existed;
@@ -940,6 +1059,64 @@ start_step(mq_server *s)
         start_retry(s, "segstore HELLO", rc);
 }
 
+static int
+read_file(const char *path, sl_buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -errno;
+    char tmp[65536];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+        rc = sl_buf_append(out, tmp, n);
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
+    fclose(f);
+    return rc;
+}
+
+static int
+load_auth(mq_server *s, char *err, size_t errlen)
+{
+    const mq_config *cfg = s->cfg;
+    char why[256];
+    sl_buf b = {0};
+    int rc = 0;
+    if (cfg->password_file[0] != 0) {
+        rc = read_file(cfg->password_file, &b);
+        if (rc == 0)
+            rc = mq_passwd_parse(sl_slice_make(b.p, b.n), &s->passwd, why,
+                                 sizeof(why));
+        else
+            snprintf(why, sizeof(why), "%s", sl_strerror(rc));
+        if (rc != 0) {
+            snprintf(err, errlen, "mqtt.password.file=%s: %s",
+                     cfg->password_file, why);
+            goto out;
+        }
+    }
+    sl_buf_reset(&b);
+    if (cfg->acl_file[0] != 0) {
+        rc = read_file(cfg->acl_file, &b);
+        if (rc == 0)
+            rc = mq_acl_parse(sl_slice_make(b.p, b.n), &s->acl, why,
+                              sizeof(why));
+        else
+            snprintf(why, sizeof(why), "%s", sl_strerror(rc));
+        if (rc != 0) {
+            snprintf(err, errlen, "mqtt.acl.file=%s: %s", cfg->acl_file, why);
+            goto out;
+        }
+    }
+    sl_log(SL_LOG_INFO, "MQ-AUTH", "users=%zu acl_rules=%zu anonymous=%d",
+           mq_passwd_count(s->passwd), mq_acl_rule_count(s->acl),
+           cfg->allow_anonymous);
+out:
+    sl_buf_fini(&b);
+    return rc;
+}
+
 int
 mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop, char *err,
                 size_t errlen)
@@ -962,6 +1139,12 @@ mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop, char *err,
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    int rc;
+    if (cfg->password_file[0] != 0 || cfg->acl_file[0] != 0) {
+        rc = load_auth(s, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
     ipc_client_opts io = {
         .url = cfg->segstore,
         .name = "sluice-mqtt",
@@ -969,7 +1152,7 @@ mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop, char *err,
         .max_inflight = (int)cfg->ipc_inflight,
         .timeout_ms = (int)cfg->ipc_timeout_ms,
     };
-    int rc = ipc_client_new(&io, &s->ipc);
+    rc = ipc_client_new(&io, &s->ipc);
     if (rc != 0) {
         snprintf(err, errlen, "segstore=%s: %s", cfg->segstore,
                  sl_strerror(rc));

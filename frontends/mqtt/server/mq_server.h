@@ -29,6 +29,7 @@
 
 #include "fe_common.h"
 #include "ipc_client.h"
+#include "mq_auth.h"
 #include "mq_codec.h"
 #include "sl_batch.h"
 #include "sl_conf.h"
@@ -58,6 +59,8 @@ typedef struct mq_config {
     int64_t ipc_inflight;
     int64_t shutdown_timeout_ms;
     int allow_anonymous;
+    char password_file[SL_CONF_STR_MAX];
+    char acl_file[SL_CONF_STR_MAX];
 } mq_config;
 
 extern const sl_conf_key mq_config_keys[];
@@ -248,6 +251,8 @@ struct mq_conn {
     /* CONNECT parameters kept while the session loads from KV */
     char *cid;
     size_t cid_n;
+    char *user; /* NULL: anonymous */
+    size_t user_n;
     bool pc_clean, pc_expiry_capped, pc_ka_set, pc_assigned;
     uint32_t pc_expiry;
 };
@@ -256,7 +261,8 @@ enum {
     MQ_CS_NEW = 0,
     MQ_CS_CONNECTED = 1,
     MQ_CS_CLOSING = 2,
-    MQ_CS_LOADING = 3, /* CONNECT waits for its session from KV */
+    MQ_CS_LOADING = 3, /* CONNECT waits for its session from KV or for the
+                          password check */
 };
 
 /* One acknowledgement owed once an APPEND is answered. */
@@ -264,7 +270,8 @@ typedef struct mq_ack_wait {
     mq_conn *conn; /* held */
     uint16_t pid;
     uint8_t qos;
-    uint8_t norecord; /* QoS 2 duplicate: answer only */
+    uint8_t norecord; /* QoS 2 duplicate or refused: answer only */
+    uint8_t reason;   /* MQTT 5 reason to answer with (0x87 refused) */
     int32_t part;
 } mq_ack_wait;
 
@@ -294,6 +301,8 @@ typedef struct mq_stats {
     uint64_t reads;
     uint64_t takeovers;
     uint64_t wills;
+    uint64_t auth_failures;
+    uint64_t acl_denied;
 } mq_stats;
 
 #define MQ_SMAP_BITS 12
@@ -351,6 +360,8 @@ struct mq_server {
     int scan_busy, scan_first;
     void (*scan_done_cb)(mq_server *s);
     uint64_t last_flush_ms;
+    mq_passwd *passwd; /* NULL: no password file */
+    mq_acl *acl;       /* NULL: no ACL file (everything allowed) */
     mq_stats st;
 };
 
@@ -443,6 +454,8 @@ int mq__kv_q2_save(mq_server *s, mq_session *ss, mq_kv_cb cb, void *arg);
 int mq__kv_session_load(mq_server *s, mq_conn *c);
 void mq__kv_tick(mq_server *s);
 void mq__kv_fini(mq_server *s);
+/* May c publish (MQ_ACL_WRITE) to / receive (MQ_ACL_READ) topic? */
+bool mq__acl(const mq_conn *c, sl_slice topic, int access);
 /* Second half of CONNECT, once any stored session is in memory. */
 void mq__connect_finish(mq_conn *c);
 

@@ -138,6 +138,10 @@ send_publish(mq_session *ss, const mq_msg *m, uint8_t qos, bool retain,
         return BLOCKED;
     mq_server *s = c->srv;
     int64_t now = sl_now_ms();
+    if (!mq__acl(c, m->topic, MQ_ACL_READ)) {
+        s->st.acl_denied++;
+        return SKIP;
+    }
     if (m->expiry_ms > 0 && now >= m->expiry_ms) {
         s->st.expired++;
         return SKIP;

@@ -296,7 +296,8 @@ acc_ack(mq_server *s, mq_conn *c, uint16_t pid, uint8_t qos, int norecord,
         a->capacks = cap;
     }
     mq__conn_hold(c);
-    a->acks[a->nacks++] = (mq_ack_wait){c, pid, qos, (uint8_t)norecord, part};
+    a->acks[a->nacks++] =
+        (mq_ack_wait){c, pid, qos, (uint8_t)norecord, 0, part};
     return 0;
 }
 
@@ -330,7 +331,9 @@ acks_send(append_req *q)
         mq_ack_wait *w = &q->acks[i];
         mq_conn *c = w->conn;
         int ae = q->err != 0 ? q->err : w->norecord ? 0 : q->status[w->part];
-        if (!c->dead && c->state == MQ_CS_CONNECTED) {
+        if (!c->dead && c->state == MQ_CS_CONNECTED && w->reason != 0) {
+            send_ack(c, w->qos == 1 ? MQ_PUBACK : MQ_PUBREC, w->pid, w->reason);
+        } else if (!c->dead && c->state == MQ_CS_CONNECTED) {
             if (ae != 0 && c->version != MQ_V5) {
                 /* 3.x has no negative acknowledgement: the client learns
                  * by the connection closing and publishes again. */
@@ -615,6 +618,19 @@ mq__handle_publish(mq_conn *c, mq_publish *p)
         return SL_E_MALFORMED;
     }
     int32_t part = mq__partition_of(s, p->topic);
+    if (!mq__acl(c, p->topic, MQ_ACL_WRITE)) {
+        /* Refused: 0x87 in MQTT 5; 3.x has no way to say so, the message
+         * is acknowledged and dropped (as Mosquitto does). */
+        s->st.acl_denied++;
+        if (p->qos == 0)
+            return 0;
+        int rc = acc_ack(s, c, p->packet_id, p->qos, 1, part);
+        if (rc == 0) {
+            s->acc.acks[s->acc.nacks - 1].reason = MQ_RC_NOT_AUTHORIZED;
+            mq__arm(s);
+        }
+        return rc;
+    }
     if (p->qos == 2 && mq__session_q2_has(ss, p->packet_id)) {
         /* A resend of a message already stored: answer, do not append. */
         int rc = acc_ack(s, c, p->packet_id, 2, 1, part);

@@ -339,6 +339,228 @@ class SegstoreTest(unittest.TestCase):
         r = s.ctl("consume", "r", "0", "--from", "0", check=False)
         self.assertEqual(r.returncode, 1)
 
+    # --- coordination state: KV, groups, topic grow ---------------------
+
+    def kv_get(self, s, key):
+        r = s.ctl("kv", "get", key, json_out=True, check=False)
+        if r.returncode != 0:
+            return None
+        return json.loads(r.stdout)
+
+    def kv_scan(self, s, *args):
+        r = s.ctl("kv", "scan", *args, json_out=True)
+        return [json.loads(l) for l in r.stdout.splitlines() if l]
+
+    def test_kv_put_get_scan_delete(self):
+        s = self.segstore()
+        revs = []
+        for k, v in (("app/b", "2"), ("app/a", "1"), ("app/c", "3"),
+                     ("other", "x"), ("app", "root")):
+            r = s.ctl("kv", "put", k, v, json_out=True)
+            revs.append(json.loads(r.stdout)["revision"])
+        self.assertEqual(revs, sorted(revs))
+        self.assertEqual(len(set(revs)), len(revs))
+        g = self.kv_get(s, "app/a")
+        self.assertEqual(g["value"], "1")
+        self.assertEqual(g["version"], revs[1])
+        # Plain output: key, version, value.
+        r = s.ctl("kv", "get", "app/c")
+        self.assertEqual(r.stdout.strip().split("\t"),
+                         ["app/c", str(revs[2]), "3"])
+        # A missing key: exit 1, a message on stderr.
+        r = s.ctl("kv", "get", "nope", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nope", r.stderr)
+        # Scans: key order, prefix, limit.
+        self.assertEqual([e["key"] for e in self.kv_scan(s)],
+                         ["app", "app/a", "app/b", "app/c", "other"])
+        self.assertEqual([e["key"] for e in self.kv_scan(s, "app/")],
+                         ["app/a", "app/b", "app/c"])
+        self.assertEqual([e["key"] for e in self.kv_scan(s, "app/", "--limit",
+                                                         "2")],
+                         ["app/a", "app/b"])
+        self.assertEqual(self.kv_scan(s, "zzz"), [])
+        sc = {e["key"]: e for e in self.kv_scan(s, "app/")}
+        self.assertEqual(sc["app/b"]["value"], "2")
+        self.assertEqual(sc["app/b"]["version"], revs[0])
+        # Delete; deleting again is not an error.
+        s.ctl("kv", "delete", "app/b")
+        self.assertIsNone(self.kv_get(s, "app/b"))
+        s.ctl("kv", "delete", "app/b")
+        self.assertEqual([e["key"] for e in self.kv_scan(s, "app/")],
+                         ["app/a", "app/c"])
+
+    def test_kv_scan_pages(self):
+        # More bytes than one KV_SCAN reply holds (1 MiB): sluice-ctl pages
+        # with `after` and sees each key once, in order.
+        s = self.segstore()
+        keys = ["k%04d" % i for i in range(150)]
+        for k in keys[::-1]:
+            s.ctl("kv", "put", k, k * 1600)  # 8000 bytes each
+        got = self.kv_scan(s, "k")
+        self.assertEqual([e["key"] for e in got], keys)
+        self.assertTrue(all(e["value"] == e["key"] * 1600 for e in got))
+        self.assertEqual([e["key"] for e in self.kv_scan(s, "k", "--limit",
+                                                         "140")], keys[:140])
+
+    def test_kv_cas_conflict(self):
+        s = self.segstore()
+        rev = json.loads(s.ctl("kv", "put", "lock", "a", "--expect", "0",
+                               json_out=True).stdout)["revision"]
+        # expect 0 on an existing key: exit 1, nothing written.
+        r = s.ctl("kv", "put", "lock", "b", "--expect", "0", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("lock", r.stderr)
+        self.assertEqual(self.kv_get(s, "lock")["value"], "a")
+        # A stale version: exit 1.
+        r = s.ctl("kv", "put", "lock", "b", "--expect", str(rev + 100),
+                  check=False)
+        self.assertEqual(r.returncode, 1)
+        r = s.ctl("kv", "delete", "lock", "--expect", str(rev + 1),
+                  check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.kv_get(s, "lock")["version"], rev)
+        # The right version wins.
+        s.ctl("kv", "put", "lock", "b", "--expect", str(rev))
+        g = self.kv_get(s, "lock")
+        self.assertEqual(g["value"], "b")
+        self.assertGreater(g["version"], rev)
+        s.ctl("kv", "delete", "lock", "--expect", str(g["version"]))
+        self.assertIsNone(self.kv_get(s, "lock"))
+
+    def test_kv_internal_keys_refused(self):
+        s = self.segstore()
+        for args in (["put", "__mine", "x"], ["delete", "__pid"],
+                     ["put", "__o", "x"], ["put", "__snap", "x"]):
+            r = s.ctl("kv", *args, check=False)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn("__", r.stderr, args)
+        # Not readable either, and not listed by scans.
+        r = s.ctl("kv", "get", "__pid", check=False)
+        self.assertEqual(r.returncode, 1)
+        s.ctl("kv", "put", "_single", "ok")
+        self.assertEqual([e["key"] for e in self.kv_scan(s)], ["_single"])
+        self.assertEqual(self.kv_scan(s, "__"), [])
+
+    def test_kv_survives_restart(self):
+        s = self.segstore()
+        s.ctl("kv", "put", "a", "1")
+        s.ctl("kv", "put", "b", "2")
+        s.ctl("kv", "delete", "a")
+        last = json.loads(s.ctl("kv", "put", "c", "3",
+                                json_out=True).stdout)["revision"]
+        before = self.kv_scan(s)
+        self.assertEqual(s.stop(), 0)
+        s.start()
+        self.assertEqual(self.kv_scan(s), before)
+        self.assertIsNone(self.kv_get(s, "a"))
+        rev = json.loads(s.ctl("kv", "put", "d", "4",
+                               json_out=True).stdout)["revision"]
+        self.assertGreater(rev, last)
+        # And after kill -9 (the reply came once the write was durable).
+        s.stop(signal.SIGKILL)
+        s.start()
+        self.assertEqual(self.kv_get(s, "d")["version"], rev)
+        self.assertEqual(self.kv_get(s, "c")["value"], "3")
+
+    def test_kv_compaction_and_value_max(self):
+        s = self.segstore(args=["--set", "kv.segment.bytes=1048576",
+                                "--set", "kv.value.max.bytes=100000"])
+        for i in range(40):
+            s.ctl("kv", "put", "big", ("%02d" % i) * 40000)
+        s.ctl("kv", "put", "gone", "x")
+        s.ctl("kv", "delete", "gone")
+        last = json.loads(s.ctl("kv", "put", "small", "s",
+                                json_out=True).stdout)["revision"]
+        kvdir = os.path.join(s.data, "@kv")
+        size = sum(os.path.getsize(os.path.join(kvdir, f))
+                   for f in os.listdir(kvdir) if f.endswith(".log"))
+        # 40 x 80 kB written; compaction keeps about the live data.
+        self.assertLess(size, 3 * 1048576)
+        self.assertIn("compacted", s.read_log())
+        r = s.ctl("kv", "put", "huge", "h" * 100001, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIsNone(self.kv_get(s, "huge"))
+        self.assertEqual(s.stop(), 0)
+        s.start()
+        self.assertEqual(self.kv_get(s, "big")["value"], "39" * 40000)
+        self.assertIsNone(self.kv_get(s, "gone"))
+        rev = json.loads(s.ctl("kv", "put", "after", "x",
+                               json_out=True).stdout)["revision"]
+        self.assertGreater(rev, last)
+        r = dump("--verify", kvdir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_kv_events(self):
+        s = self.segstore()
+        base = json.loads(s.ctl("kv", "put", "seed", "0",
+                                json_out=True).stdout)["revision"]
+        w = self.watch_events(s.url, 3)
+        r1 = json.loads(s.ctl("kv", "put", "ev/k", "hello",
+                              json_out=True).stdout)["revision"]
+        r2 = json.loads(s.ctl("kv", "put", "ev/k", "again",
+                              json_out=True).stdout)["revision"]
+        s.ctl("kv", "delete", "ev/k")
+        out, err = w.communicate(timeout=30)
+        evs = [json.loads(l) for l in out.splitlines() if l]
+        self.assertEqual(len(evs), 3, err)
+        self.assertEqual([e["event"] for e in evs], ["KV"] * 3)
+        self.assertEqual([e["key"] for e in evs], ["ev/k"] * 3)
+        self.assertEqual(evs[0]["version"], r1)
+        self.assertEqual(evs[0]["prev_revision"], base)
+        self.assertEqual(evs[0]["value"], "hello")
+        self.assertFalse(evs[0]["deleted"])
+        self.assertEqual(evs[1]["version"], r2)
+        self.assertEqual(evs[1]["prev_revision"], r1)
+        self.assertEqual(evs[2]["prev_revision"], r2)
+        self.assertTrue(evs[2]["deleted"])
+        self.assertGreater(evs[2]["version"], r2)
+
+    def test_topic_grow(self):
+        s = self.segstore()
+        s.ctl("topic", "create", "g", "--partitions", "2")
+        self.produce(s, "g", 1, ["before"])
+        s.ctl("topic", "grow", "g", "--partitions", "4")
+        d = json.loads(s.ctl("topic", "describe", "g", json_out=True).stdout)
+        self.assertEqual(d["partitions"], 4)
+        self.assertEqual(len(d["partition_info"]), 4)
+        self.assertIn("g\t4", s.ctl("topic", "list").stdout)
+        self.produce(s, "g", 3, ["p3-%d" % i for i in range(5)])
+        self.assertEqual([r["value"] for r in self.consume(s, "g", 3)],
+                         ["p3-%d" % i for i in range(5)])
+        self.assertEqual(self.consume(s, "g", 2), [])
+        self.assertEqual([r["value"] for r in self.consume(s, "g", 1)],
+                         ["before"])
+        # Not above the current count, an unknown topic: refused.
+        for args in (["g", "--partitions", "4"], ["g", "--partitions", "3"],
+                     ["nope", "--partitions", "9"]):
+            r = s.ctl("topic", "grow", *args, check=False)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertTrue(r.stderr.strip(), args)
+        # The new count survives a restart.
+        self.assertEqual(s.stop(), 0)
+        s.start()
+        d = json.loads(s.ctl("topic", "describe", "g", json_out=True).stdout)
+        self.assertEqual(d["partitions"], 4)
+        self.assertEqual(len(self.consume(s, "g", 3)), 5)
+
+    def test_groups_on_empty_store(self):
+        s = self.segstore()
+        r = s.ctl("group", "list")
+        self.assertEqual(r.stdout, "")
+        r = s.ctl("group", "list", json_out=True)
+        self.assertEqual(r.stdout, "")
+        r = s.ctl("group", "offsets", "nobody")
+        self.assertEqual(r.stdout, "")
+        d = json.loads(s.ctl("group", "describe", "nobody",
+                             json_out=True).stdout)
+        self.assertEqual(d["state"], "Dead")
+        self.assertEqual(d["members"], [])
+        r = s.ctl("group", "delete", "nobody", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nobody", r.stderr)
+
+
     # --- sluice-dump on real segments ----------------------------------
 
     def test_dump_real_segments(self):

@@ -33,10 +33,10 @@ args_segstore() { printf '%s\n' --data "$data" --ipc "$ipc"; }
 about_segstore() { echo "segment store: data $data, IPC $ipc"; }
 ready_segstore() { [ -S "$data/segstore.sock" ]; }
 
-# Frontends.  sluice-kafka's command line is settled (issue 3); sluice-mqtt's
-# arguments follow the same convention and are checked when it lands.
+# Frontends: sluice-mqtt (issue 4) and sluice-kafka (issue 3), one
+# convention: --segstore URL --listen HOST:PORT.
 args_mqtt() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:1883; }
-about_mqtt() { echo "MQTT frontend: mqtt://localhost:1883"; }
+about_mqtt() { echo "MQTT frontend: mqtt://localhost:1883 (mosquitto_sub -t '#' -v)"; }
 args_kafka() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:9092 --advertise localhost:9092; }
 about_kafka() { echo "Kafka frontend: localhost:9092 (kcat -b localhost:9092 -L)"; }
 

@@ -175,6 +175,9 @@ scan_cb(void *arg, sl_slice key, int64_t version, sl_slice value)
 {
     scan_acc *a = arg;
     size_t cost = key.n + value.n + 16;
+    /* Segstore's own keys are neither shown nor counted. */
+    if (internal_key(key))
+        return 0;
     if (a->n >= a->limit || (a->n > 0 && a->bytes + cost > a->max_bytes)) {
         a->more = 1;
         return 1;
@@ -211,20 +214,14 @@ ss__handle_kv_scan(ss_server *s, ss_ctx *c, sl_slice body)
     a.max_bytes = req.max_bytes ? req.max_bytes : KV_SCAN_BYTES_DEFAULT;
     if (a.max_bytes > (size_t)s->cfg->max_msg / 2)
         a.max_bytes = (size_t)s->cfg->max_msg / 2;
-    /* Segstore's own keys are not visible: a scan that would reach them
-     * (an empty prefix, or "_") stops before "__". */
     int rc = ss_kv_scan(s->kv, req.prefix, req.after, scan_cb, &a);
     if (rc < 0) {
         free(a.e);
         ss__reply_err(s, c, IPC_OP_KV_SCAN, rc, sl_strerror(rc));
         return;
     }
-    size_t keep = 0;
-    for (size_t i = 0; i < a.n; i++)
-        if (!internal_key(a.e[i].key))
-            a.e[keep++] = a.e[i];
     rc = ipc_kv_scan_rep_encode(&s->out, ss_kv_revision(s->kv), a.more, a.e,
-                                keep);
+                                a.n);
     free(a.e);
     if (rc != 0) {
         ss__reply_err(s, c, IPC_OP_KV_SCAN, rc, "reply too large");

@@ -39,6 +39,9 @@ struct mq_passwd {
     size_t n, cap;
 };
 
+static void set_err(char *err, size_t errlen, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static void
 set_err(char *err, size_t errlen, int line, const char *fmt, ...)
 {

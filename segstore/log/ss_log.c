@@ -72,6 +72,10 @@ struct ss_log {
     ss_pstate *pstates;
     size_t npstates, pstate_cap;
     uint64_t pstate_clock;
+    /* Tiered storage: offsets [remote_start, local start) are in the tier
+     * (remote_start -1: nothing there). */
+    int64_t remote_start;
+    int64_t remote_bytes;
 };
 
 static long page_size;
@@ -771,6 +775,7 @@ ss_log_open(const char *data_dir, const char *rel, const ss_log_cfg *cfg,
     l->refs = 1;
     l->dir_fd = -1;
     l->sealed_base = -1;
+    l->remote_start = -1;
     l->cfg = *cfg;
     snprintf(l->rel, sizeof(l->rel), "%s", rel);
     pthread_mutex_init(&l->ckpt_mu, NULL);
@@ -860,7 +865,42 @@ ss_log_failed(const ss_log *l)
 int64_t
 ss_log_start(const ss_log *l)
 {
+    if (l->remote_start >= 0 && l->remote_start < l->segs[0]->base)
+        return l->remote_start;
     return l->segs[0]->base;
+}
+
+int64_t
+ss_log_local_start(const ss_log *l)
+{
+    return l->segs[0]->base;
+}
+
+void
+ss_log_set_remote(ss_log *l, int64_t remote_start, int64_t remote_bytes)
+{
+    l->remote_start = remote_start;
+    l->remote_bytes = remote_start >= 0 ? remote_bytes : 0;
+}
+
+const char *
+ss_log_dir(const ss_log *l)
+{
+    return l->dir;
+}
+
+int
+ss_log_sealed_front(ss_log *l, int64_t *base, int64_t *next, uint64_t *size,
+                    int64_t *max_ts)
+{
+    if (l->closed || l->nsegs < 2)
+        return 0;
+    ss_seg *s = l->segs[0];
+    *base = s->base;
+    *next = s->next;
+    *size = s->size;
+    *max_ts = s->max_ts;
+    return 1;
 }
 
 int64_t
@@ -1282,7 +1322,7 @@ ss_log_read(ss_log *l, int64_t offset, int32_t max_bytes, int64_t limit,
     memset(r, 0, sizeof(*r));
     if (l->closed)
         return SL_E_CLOSED;
-    if (offset < ss_log_start(l) || offset > ss_log_end(l))
+    if (offset < ss_log_local_start(l) || offset > ss_log_end(l))
         return SL_E_RANGE;
     if (limit > ss_log_end(l))
         limit = ss_log_end(l);
@@ -1430,7 +1470,8 @@ ss_log_retain(ss_log *l, int64_t now_ms)
             return rc;
     }
     int deleted = 0;
-    while (l->nsegs > 1) {
+    /* Older segments in the tier go first (the tier's retention). */
+    while (l->nsegs > 1 && l->remote_start < 0) {
         ss_seg *s = l->segs[0];
         int expired = l->cfg.retention_ms >= 0 &&
                       now_ms - s->max_ts > l->cfg.retention_ms;
@@ -1444,6 +1485,15 @@ ss_log_retain(ss_log *l, int64_t now_ms)
         deleted++;
     }
     return deleted;
+}
+
+int
+ss_log_drop_front(ss_log *l, int64_t base)
+{
+    if (l->closed || l->failed || l->nsegs < 2 || l->segs[0]->base != base)
+        return 0;
+    int rc = delete_front(l);
+    return rc == 0 ? 1 : rc;
 }
 
 int

@@ -17,15 +17,18 @@
 
 /* Per-partition settings, resolved from the topic's config. */
 typedef struct ss_log_cfg {
-    int64_t segment_bytes;        /* roll when the next append won't fit */
-    int64_t segment_ms;           /* roll when the first batch is older */
-    int64_t retention_ms;         /* -1 = keep forever */
-    int64_t retention_bytes;      /* -1 = no size limit */
-    int64_t index_interval_bytes; /* bytes between offset index entries */
-    int64_t max_message_bytes;    /* largest batch accepted */
-    int log_append_time;          /* stamp LogAppendTime on every batch */
-    int preallocate;              /* fallocate active segments */
-    int cleanup_policy;           /* 0 = delete (the only one) */
+    int64_t segment_bytes;           /* roll when the next append won't fit */
+    int64_t segment_ms;              /* roll when the first batch is older */
+    int64_t retention_ms;            /* -1 = keep forever */
+    int64_t retention_bytes;         /* -1 = no size limit */
+    int64_t index_interval_bytes;    /* bytes between offset index entries */
+    int64_t max_message_bytes;       /* largest batch accepted */
+    int log_append_time;             /* stamp LogAppendTime on every batch */
+    int preallocate;                 /* fallocate active segments */
+    int cleanup_policy;              /* 0 = delete (the only one) */
+    int tier_enable;                 /* offload sealed segments to the tier */
+    int64_t tier_local_retention_ms; /* keep locally; -1 = no limit */
+    int64_t tier_local_retention_bytes; /* keep locally; -1 = no limit */
 } ss_log_cfg;
 
 typedef struct ss_log ss_log;
@@ -153,6 +156,27 @@ int ss_log_read(ss_log *l, int64_t offset, int32_t max_bytes, int64_t limit,
  */
 int ss_log_find_time(ss_log *l, int64_t ts, int64_t limit, int64_t *offset,
                      int64_t *found_ts);
+
+/* ---- tiered storage (segstore/tier) ------------------------------------- */
+
+/*
+ * The log's offsets below its local segments live in the tier: [start,
+ * local start) when remote_start >= 0.  ss_log_start() is then the tier's
+ * start; ss_log_read() answers only from local segments (SL_E_RANGE below
+ * the local start) and retention leaves the local front alone while the
+ * tier holds older segments (the tier's retention removes those first).
+ */
+void ss_log_set_remote(ss_log *l, int64_t remote_start, int64_t remote_bytes);
+int64_t ss_log_local_start(const ss_log *l);
+/* The absolute partition directory. */
+const char *ss_log_dir(const ss_log *l);
+/* The oldest local segment when it is sealed: 1 with its range, size and
+ * newest timestamp; 0 when only the active segment is left. */
+int ss_log_sealed_front(ss_log *l, int64_t *base, int64_t *next, uint64_t *size,
+                        int64_t *max_ts);
+/* Delete the oldest local segment if it is sealed and starts at base (it
+ * is in the tier now).  1 when deleted, 0 when not, or a negative code. */
+int ss_log_drop_front(ss_log *l, int64_t base);
 
 /* ---- retention --------------------------------------------------------- */
 

@@ -50,6 +50,31 @@ const sl_conf_key ss_config_keys[] = {
      "67108864", 0, NULL,
      "Segment size of the KV store's log (<data>/@kv); it is compacted when "
      "it grows past half of this and four times the live data."},
+    {"tier.url", SL_CONF_STR, F(tier_url), 0, 0, "", 0, NULL,
+     "Cold tier for topics with tier.enable: file:///dir or "
+     "s3://bucket/prefix. Empty: no tier."},
+    {"tier.s3.endpoint", SL_CONF_STR, F(tier_endpoint), 0, 0, "", 0, NULL,
+     "S3 endpoint, http(s)://host[:port] (path-style requests)."},
+    {"tier.s3.region", SL_CONF_STR, F(tier_region), 0, 0, "us-east-1", 0, NULL,
+     "S3 region used in AWS Signature V4."},
+    {"tier.s3.access.key", SL_CONF_STR, F(tier_access_key), 0, 0, "", 0, NULL,
+     "S3 access key; empty: the environment's AWS_ACCESS_KEY_ID."},
+    {"tier.s3.secret.key", SL_CONF_STR, F(tier_secret_key), 0, 0, "", 0, NULL,
+     "S3 secret key; empty: the environment's AWS_SECRET_ACCESS_KEY."},
+    {"tier.s3.multipart.bytes", SL_CONF_I64, F(tier_multipart_bytes), 5 << 20,
+     1LL << 32, "16777216", 0, NULL,
+     "Objects larger than this are uploaded in parts of this size."},
+    {"tier.cache.bytes", SL_CONF_I64, F(tier_cache_bytes), 0, INT64_MAX,
+     "1073741824", 0, NULL,
+     "Budget of <data>/@tiercache, where segments read back from the tier "
+     "are kept (least recently used evicted first)."},
+    {"tier.check.interval.ms", SL_CONF_I64, F(tier_check_ms), 10, 3600000,
+     "1000", 0, NULL,
+     "How often the offload thread looks for segments to offload or "
+     "expire."},
+    {"tier.odirect", SL_CONF_BOOL, F(tier_odirect), 0, 1, "true", 0, NULL,
+     "Read segments to offload with O_DIRECT through libaio, so offload does "
+     "not evict the hot tail from the page cache."},
 };
 #undef F
 const size_t ss_config_keys_len = SL_ARRAY_LEN(ss_config_keys);

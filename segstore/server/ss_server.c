@@ -542,6 +542,8 @@ handle_topic_delete(ss_server *s, ss_ctx *c, sl_slice body)
     snprintf(nm, sizeof(nm), "%.*s", (int)SL_MIN(name.n, SS_TOPIC_NAME_MAX),
              (const char *)name.p);
     drop_touched_topic(s, name);
+    if (s->tier && ss_store_topic_find(s->store, name) != NULL)
+        ss_tier_svc_topic_deleted(s->tier, nm);
     int rc = ss_store_topic_delete(s->store, name);
     if (rc != 0) {
         ss__reply_err(s, c, IPC_OP_TOPIC_DELETE, rc, sl_strerror(rc));
@@ -740,6 +742,31 @@ handle_append(ss_server *s, ss_ctx *c, sl_slice body)
     finish_append(s, c);
 }
 
+/* Tier reads park a request at most this many times before giving up. */
+#define TIER_TRIES_MAX 8
+
+/* Register c as waiting for one more tier download; 0, or SL_E_BUSY once
+ * it has waited too often (evicted again before it could be served). */
+static int
+tier_pending(ss_ctx *c)
+{
+    if (c->tier_tries >= TIER_TRIES_MAX)
+        return SL_E_BUSY;
+    c->tier_wait++;
+    return 0;
+}
+
+/* After handling c: when it waits for tier downloads, keep its request. */
+static int
+tier_parked(ss_ctx *c)
+{
+    if (c->tier_wait == 0)
+        return 0;
+    c->tier_tries++;
+    c->held = 1;
+    return 1;
+}
+
 static void
 handle_read(ss_server *s, ss_ctx *c, sl_slice body)
 {
@@ -749,11 +776,14 @@ handle_read(ss_server *s, ss_ctx *c, sl_slice body)
         ss__reply_err(s, c, IPC_OP_READ, SL_E_MALFORMED, "malformed READ");
         return;
     }
-    ipc_read_result *res = calloc(req.count ? req.count : 1, sizeof(*res));
-    ss_read_res *rr = calloc(req.count ? req.count : 1, sizeof(*rr));
-    if (res == NULL || rr == NULL) {
+    size_t cnt = req.count ? req.count : 1;
+    ipc_read_result *res = calloc(cnt, sizeof(*res));
+    ss_read_res *rr = calloc(cnt, sizeof(*rr));
+    ss_tier_read_res *tr = s->tier ? calloc(cnt, sizeof(*tr)) : NULL;
+    if (res == NULL || rr == NULL || (s->tier && tr == NULL)) {
         free(res);
         free(rr);
+        free(tr);
         ss__reply_err(s, c, IPC_OP_READ, -ENOMEM, "out of memory");
         return;
     }
@@ -772,7 +802,20 @@ handle_read(ss_server *s, ss_ctx *c, sl_slice body)
             int32_t maxb = e.max_bytes;
             if (inl && (uint64_t)SL_MAX(maxb, 0) > budget)
                 maxb = (int32_t)SL_MIN(budget, (uint64_t)INT32_MAX);
-            rc = ss_log_read(l, e.offset, maxb, r->high_watermark, &rr[i]);
+            if (s->tier && e.offset < ss_log_local_start(l) &&
+                e.offset >= r->log_start) {
+                /* Below the local start: the cold tier, via the cache. */
+                rc = ss_tier_svc_read(s->tier, l, e.offset, maxb,
+                                      r->high_watermark, c, &tr[i]);
+                if (rc == 1)
+                    rc = tier_pending(c);
+                rr[i].data = tr[i].data;
+                rr[i].length = tr[i].length;
+                rr[i].position = tr[i].position;
+                rr[i].segment_base = tr[i].segment_base;
+            } else {
+                rc = ss_log_read(l, e.offset, maxb, r->high_watermark, &rr[i]);
+            }
         } else {
             r->high_watermark = r->log_start = -1;
         }
@@ -789,16 +832,19 @@ handle_read(ss_server *s, ss_ctx *c, sl_slice body)
             r->data = sl_slice_make(rr[i].data, rr[i].length);
         } else {
             r->kind = IPC_READ_DESCRIPTOR;
-            r->path = sl_slice_str(rr[i].path);
+            r->path = sl_slice_str(tr && tr[i].data ? tr[i].path : rr[i].path);
             r->segment_base = rr[i].segment_base;
             r->position = rr[i].position;
             r->length = rr[i].length;
         }
     }
-    ipc_read_rep_encode(&s->out, res, i);
+    if (!tier_parked(c)) {
+        ipc_read_rep_encode(&s->out, res, i);
+        ss__ctx_send(c, &s->out);
+    }
     free(res);
     free(rr);
-    ss__ctx_send(c, &s->out);
+    free(tr);
 }
 
 static void
@@ -828,7 +874,17 @@ handle_offsets(ss_server *s, ss_ctx *c, sl_slice body)
                 r->offset = ss_log_start(l);
             else if (e.spec == IPC_OFFSET_LATEST)
                 r->offset = visible_end(s, l);
-            else if (e.spec >= 0)
+            else if (e.spec >= 0 && s->tier) {
+                /* The tier's segments first: they are the older ones. */
+                rc =
+                    ss_tier_svc_find_time(s->tier, l, e.spec, visible_end(s, l),
+                                          c, &r->offset, &r->timestamp);
+                if (rc == 1)
+                    rc = tier_pending(c);
+                else if (rc == 0 && r->offset < 0)
+                    rc = ss_log_find_time(l, e.spec, visible_end(s, l),
+                                          &r->offset, &r->timestamp);
+            } else if (e.spec >= 0)
                 rc = ss_log_find_time(l, e.spec, visible_end(s, l), &r->offset,
                                       &r->timestamp);
             else
@@ -836,9 +892,11 @@ handle_offsets(ss_server *s, ss_ctx *c, sl_slice body)
         }
         r->status = rc;
     }
-    ipc_offsets_rep_encode(&s->out, res, i);
+    if (!tier_parked(c)) {
+        ipc_offsets_rep_encode(&s->out, res, i);
+        ss__ctx_send(c, &s->out);
+    }
     free(res);
-    ss__ctx_send(c, &s->out);
 }
 
 static void
@@ -848,6 +906,7 @@ handle(ss_server *s, ss_ctx *c)
     ipc_hdr h;
     sl_slice body;
     s->n_requests++;
+    c->held = 0;
     int rc = ipc_hdr_decode(msg, &h, &body);
     if (rc != 0) {
         s->n_malformed++;
@@ -932,6 +991,9 @@ handle(ss_server *s, ss_ctx *c)
             s->malformed_log_ns = now;
         }
     }
+    if (c->held)
+        return; /* handled again when its tier downloads finish */
+    c->tier_tries = 0;
     nng_msg_free(c->req);
     c->req = NULL;
 }
@@ -947,6 +1009,18 @@ after_requests(ss_server *s)
         want_round(s);
     else
         publish_touched(s);
+}
+
+/* The tier service finished a download c waited for (under mu). */
+static void
+tier_wake(void *arg, void *waiter)
+{
+    ss_server *s = arg;
+    ss_ctx *c = waiter;
+    if (--c->tier_wait > 0)
+        return;
+    handle(s, c);
+    after_requests(s);
 }
 
 /* ---- timers and shutdown
@@ -993,6 +1067,8 @@ on_retain(uv_timer_t *t)
         for (int32_t p = 0; p < ss_topic_partitions(tp); p++)
             ss_log_retain(ss_topic_log(tp, p), now);
     }
+    if (s->tier)
+        ss_tier_svc_kick(s->tier);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -1268,6 +1344,31 @@ ss_server_run(ss_config *cfg)
         ss_store_close(s->store);
         return 1;
     }
+    if (cfg->tier_url[0]) {
+        ss_tier_svc_conf tc = {0};
+        tc.tier.url = cfg->tier_url;
+        tc.tier.endpoint = cfg->tier_endpoint;
+        tc.tier.region = cfg->tier_region;
+        tc.tier.access_key = cfg->tier_access_key;
+        tc.tier.secret_key = cfg->tier_secret_key;
+        tc.tier.multipart_bytes = cfg->tier_multipart_bytes;
+        tc.data_dir = s->data_dir;
+        tc.cache_bytes = cfg->tier_cache_bytes;
+        tc.check_ms = cfg->tier_check_ms;
+        tc.odirect = cfg->tier_odirect;
+        tc.wake = tier_wake;
+        tc.wake_arg = s;
+        rc = ss_tier_svc_new(&tc, s->store, &s->mu, &s->tier, err, sizeof(err));
+        if (rc == 0)
+            rc = ss_tier_svc_start(s->tier);
+        if (rc != 0) {
+            sl_log(SL_LOG_ERROR, "SS-START", "tier: %s",
+                   err[0] ? err : sl_strerror(rc));
+            ss__coord_close(s);
+            ss_store_close(s->store);
+            return 1;
+        }
+    }
     size_t nparts = 0;
     for (size_t i = 0; i < ss_store_topic_count(s->store); i++)
         nparts += (size_t)ss_topic_partitions(ss_store_topic_at(s->store, i));
@@ -1331,6 +1432,8 @@ ss_server_run(ss_config *cfg)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     s->exit_code = 0;
 out:
+    /* Stop the tier threads first: they may answer requests. */
+    ss_tier_svc_stop(s->tier);
     for (size_t i = 0; s->ctxs && i < s->nctx; i++) {
         if (s->ctxs[i].aio)
             nng_aio_stop(s->ctxs[i].aio);
@@ -1372,6 +1475,7 @@ out:
     for (size_t i = 0; i < s->ntouched; i++)
         ss_log_rele(s->touched[i].log);
     free(s->touched);
+    ss_tier_svc_free(s->tier);
     ss__coord_close(s);
     if (ss_store_close(s->store) != 0)
         s->exit_code = 1;

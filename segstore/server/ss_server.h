@@ -25,6 +25,15 @@ typedef struct ss_config {
     int64_t contexts;
     int64_t kv_value_max;
     int64_t kv_segment_bytes;
+    char tier_url[SL_CONF_STR_MAX]; /* "" = no tier */
+    char tier_endpoint[SL_CONF_STR_MAX];
+    char tier_region[SL_CONF_STR_MAX];
+    char tier_access_key[SL_CONF_STR_MAX];
+    char tier_secret_key[SL_CONF_STR_MAX];
+    int64_t tier_multipart_bytes;
+    int64_t tier_cache_bytes;
+    int64_t tier_check_ms;
+    int tier_odirect;
     ss_log_cfg topic; /* defaults for topics, keys "topic.<name>" */
     /* derived by ss_config_finish */
     int fsync_mode;

@@ -11,6 +11,7 @@
 #include "ss_group.h"
 #include "ss_kv.h"
 #include "ss_server.h"
+#include "ss_tier_svc.h"
 
 #include <nng/nng.h>
 #include <pthread.h>
@@ -46,6 +47,11 @@ typedef struct ss_ctx {
     sl_buf pre;
     int has_pre;
     int pre_op;
+    /* a READ / LIST_OFFSETS waiting for tier downloads: c->req is kept and
+     * handled again when the last one finishes */
+    int held;
+    int tier_wait;
+    int tier_tries;
 } ss_ctx;
 
 /* A log touched since the last event / sync round. */
@@ -78,6 +84,7 @@ struct ss_server {
     ss_store *store;
     ss_kv *kv;
     ss_groups *groups;
+    ss_tier_svc *tier; /* NULL without tier.url */
     uv_timer_t group_timer;
     char data_dir[256]; /* absolute; at most 200 bytes (checked) */
     uint8_t instance_id[IPC_INSTANCE_ID_LEN];

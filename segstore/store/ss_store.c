@@ -52,6 +52,17 @@ const sl_conf_key ss_topic_conf[] = {
     {"cleanup.policy", SL_CONF_ENUM, F(cleanup_policy), 0, 0, "delete", 1,
      cleanup_policies,
      "Only delete is supported (compaction is not implemented)."},
+    {"tier.enable", SL_CONF_BOOL, F(tier_enable), 0, 1, "false", 1, NULL,
+     "Offload sealed segments past tier.local.retention.* to the tier "
+     "(segstore's tier.url); retention.* still bound the whole log."},
+    {"tier.local.retention.ms", SL_CONF_I64, F(tier_local_retention_ms), -1,
+     INT64_MAX, "-1", 1, NULL,
+     "With tier.enable: offload sealed segments whose newest record is "
+     "older (-1: no time limit)."},
+    {"tier.local.retention.bytes", SL_CONF_I64, F(tier_local_retention_bytes),
+     -1, INT64_MAX, "-1", 1, NULL,
+     "With tier.enable: offload the oldest sealed segments while the local "
+     "log stays at least this large (-1: no size limit)."},
 };
 #undef F
 const size_t ss_topic_conf_len = SL_ARRAY_LEN(ss_topic_conf);

@@ -42,7 +42,6 @@ build_pkgs=(
     build-essential cmake ninja-build pkg-config
     clang "libclang-rt-$clang_major-dev" clang-format
     libuv1-dev libnng-dev libaio-dev libxxhash-dev libisal-dev libbsd-dev
-    libcurl4-openssl-dev libssl-dev
     libsodium-dev libssl-dev
     libcurl4-openssl-dev libssl-dev
     libcmocka-dev python3 librdkafka-dev
@@ -58,6 +57,24 @@ client_pkgs=(
 
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = build ] || pkgs+=("${client_pkgs[@]}")
+
+# s3rver (npm), the S3 server the tiered-storage tests run against: test
+# only, installed with npm into /opt/sluice-s3rver (override with
+# SLUICE_S3RVER_DIR); the tests skip the s3 backend without it.
+s3rver_dir=${SLUICE_S3RVER_DIR:-/opt/sluice-s3rver}
+if [ "$mode" = all ] && [ ! -x "$s3rver_dir/node_modules/.bin/s3rver" ]; then
+    if command -v npm >/dev/null 2>&1; then
+        mkdir -p "$s3rver_dir" &&
+            npm install --silent --no-audit --no-fund --prefix "$s3rver_dir" \
+                s3rver@3 >/dev/null &&
+            echo "deps: installed s3rver into $s3rver_dir" ||
+            echo "deps: npm install s3rver failed (tier s3 tests will skip)" >&2
+    else
+        echo "deps: no npm; tier s3 tests will skip" >&2
+    fi
+elif [ "$mode" = check ] && [ ! -x "$s3rver_dir/node_modules/.bin/s3rver" ]; then
+    echo "deps: s3rver missing in $s3rver_dir (npm; tier s3 tests skip)"
+fi
 
 # One dpkg-query for all: "name ii " per known package, nothing for one
 # that was never installed.

@@ -90,8 +90,9 @@ int ipc_err_encode(sl_buf *b, int op, int32_t status, const char *text);
 /* Decode the text of an error reply body (borrowed view). */
 int ipc_err_decode(sl_slice body, sl_slice *text);
 
-/* Check a body that must be empty (TOPIC_LIST request; TOPIC_CREATE and
- * TOPIC_DELETE replies): 0, or SL_E_MALFORMED when any byte is present. */
+/* Check a body that must be empty (TOPIC_LIST and GROUP_LIST requests;
+ * TOPIC_CREATE, TOPIC_DELETE and TOPIC_ADD_PARTITIONS replies): 0, or
+ * SL_E_MALFORMED when any byte is present. */
 int ipc_empty_decode(sl_slice body);
 
 /* Field writers used by the encoders (append to b). */
@@ -430,8 +431,9 @@ typedef struct ipc_kv_write_req {
     sl_rd it_;
 } ipc_kv_write_req;
 
-/* Encoders refuse a kind other than PUT/DELETE/CHECK (SL_E_INVAL); the
- * decoder refuses it too (SL_E_MALFORMED). */
+/* The encoder refuses (SL_E_INVAL), and the decoder refuses
+ * (SL_E_MALFORMED), a kind other than PUT/DELETE/CHECK, an expect below
+ * IPC_KV_ANY, and a non-empty value on a DELETE or CHECK. */
 int ipc_kv_write_req_encode(sl_buf *b, uint32_t flags, const ipc_kv_op *ops,
                             size_t n);
 int ipc_kv_write_req_decode(sl_slice body, ipc_kv_write_req *m);
@@ -455,7 +457,9 @@ typedef struct ipc_kv_scan_rep {
 
 int ipc_kv_scan_req_encode(sl_buf *b, const ipc_kv_scan_req *m);
 int ipc_kv_scan_req_decode(sl_slice body, ipc_kv_scan_req *m);
-/* e[i].status is not sent. */
+/* e[i].status is not sent.  more is sent as 0 or 1; more with n == 0 is
+ * refused (SL_E_INVAL; the decoder: SL_E_MALFORMED), since the client would
+ * have no key to scan after. */
 int ipc_kv_scan_rep_encode(sl_buf *b, int64_t revision, int more,
                            const ipc_kv_entry *e, size_t n);
 int ipc_kv_scan_rep_decode(sl_slice body, ipc_kv_scan_rep *m);
@@ -498,6 +502,8 @@ int ipc_kv_scan_rep_next(ipc_kv_scan_rep *m, ipc_kv_entry *e);
  *             rep: i32 error, array (same order) of { i32 error }
  * GROUP_LIST  req: empty
  *             rep: array of { str group, str protocol_type, u8 state }
+ *             (u8 state, here and below, is one of enum ipc_group_state;
+ *             anything else is malformed, and refused by the encoders)
  * GROUP_DESCRIBE req: array of str group
  *             rep: array (same order) of { i32 error, str group, u8 state,
  *                  str protocol_type, str protocol_name,
@@ -602,7 +608,8 @@ typedef struct ipc_heartbeat_req {
 
 int ipc_heartbeat_req_encode(sl_buf *b, const ipc_heartbeat_req *m);
 int ipc_heartbeat_req_decode(sl_slice body, ipc_heartbeat_req *m);
-/* HEARTBEAT's reply body is `i32 error` alone. */
+/* HEARTBEAT's reply body is `i32 error` alone; op must be
+ * IPC_OP_GROUP_HEARTBEAT (else SL_E_INVAL). */
 int ipc_group_error_rep_encode(sl_buf *b, int op, int32_t error);
 int ipc_group_error_rep_decode(sl_slice body, int32_t *error);
 
@@ -646,7 +653,8 @@ int ipc_group_list_rep_encode(sl_buf *b, const ipc_group_listing *g, size_t n);
 int ipc_group_list_rep_decode(sl_slice body, ipc_group_list_rep *m);
 int ipc_group_list_rep_next(ipc_group_list_rep *m, ipc_group_listing *g);
 
-/* GROUP_DESCRIBE and GROUP_DELETE requests: array of str group. */
+/* GROUP_DESCRIBE and GROUP_DELETE requests: array of str group; op must be
+ * one of those two (else SL_E_INVAL). */
 typedef struct ipc_names_req {
     uint32_t count;
     sl_rd it_;
@@ -741,6 +749,8 @@ typedef struct ipc_offset_fetch_rep {
     sl_rd it_;
 } ipc_offset_fetch_rep;
 
+/* all is sent as 0 or 1; all with n > 0 is refused (SL_E_INVAL; the
+ * decoder: SL_E_MALFORMED). */
 int ipc_offset_fetch_req_encode(sl_buf *b, sl_slice group, int all,
                                 const ipc_topic_partition *tp, size_t n);
 int ipc_offset_fetch_req_decode(sl_slice body, ipc_offset_fetch_req *m);
@@ -759,6 +769,7 @@ int ipc_offset_fetch_rep_next(ipc_offset_fetch_rep *m, ipc_committed *c);
  * original offsets; a sequence gap answers SL_E_SEQUENCE; an epoch below
  * the last seen SL_E_PRODUCER_EPOCH.  Transactions are not supported.
  */
+/* The encoder sends flags = 0; the decoder skips them unchecked. */
 int ipc_producer_id_req_encode(sl_buf *b);
 int ipc_producer_id_req_decode(sl_slice body);
 int ipc_producer_id_rep_encode(sl_buf *b, int64_t producer_id, int32_t epoch);
@@ -770,6 +781,7 @@ int ipc_producer_id_rep_decode(sl_slice body, int64_t *producer_id,
  * rep:  empty; SL_E_NOTOPIC, SL_E_INVAL (count not above the current one
  *       or over the limit) with text
  */
+/* validate_only is sent as 0 or 1; the decoder refuses other values. */
 int ipc_add_partitions_req_encode(sl_buf *b, sl_slice name, int32_t count,
                                   int validate_only);
 int ipc_add_partitions_req_decode(sl_slice body, sl_slice *name, int32_t *count,
@@ -789,6 +801,9 @@ int ipc_add_partitions_req_decode(sl_slice body, sl_slice *name, int32_t *count,
  * IPC_EVT_GROUP:          str group, i32 generation, u8 state — the group
  *                         began or ended a rebalance (a hint for members
  *                         to heartbeat early)
+ * u8 deleted is 0 or 1, and 1 only with an empty value; u8 state is one of
+ * enum ipc_group_state.  The encoder refuses the rest (SL_E_INVAL), the
+ * decoder too (SL_E_MALFORMED).
  * Subscribers may filter with the 4-byte prefix 'S' 'L' version op.
  */
 typedef struct ipc_event {

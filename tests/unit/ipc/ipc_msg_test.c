@@ -2,8 +2,8 @@
  * ipc_msg_test.c — unit tests of the IPC message codec (ipc/msg): a round
  * trip of every message, rejection of malformed input (every truncation,
  * bad magic and version, absurd counts, overlong strs, trailing bytes, bad
- * READ kinds) and the test vectors of docs/ipc.md, tagged with the section
- * they come from.
+ * READ and KV_WRITE kinds, bad flags and group states) and the test vectors
+ * of docs/ipc.md, tagged with the section they come from.
  */
 #include "ipc_msg.h"
 
@@ -91,6 +91,31 @@ enum kind {
     K_READ_REP,
     K_OFFSETS_REQ,
     K_OFFSETS_REP,
+    K_KV_GET_REQ,
+    K_KV_GET_REP,
+    K_KV_WRITE_REQ,
+    K_KV_WRITE_REP,
+    K_KV_SCAN_REQ,
+    K_KV_SCAN_REP,
+    K_JOIN_REQ,
+    K_JOIN_REP,
+    K_SYNC_REQ,
+    K_SYNC_REP,
+    K_HEARTBEAT_REQ,
+    K_GROUP_ERROR_REP,
+    K_LEAVE_REQ,
+    K_LEAVE_REP,
+    K_GROUP_LIST_REP,
+    K_NAMES_REQ,
+    K_GROUP_DESCRIBE_REP,
+    K_GROUP_DELETE_REP,
+    K_COMMIT_REQ,
+    K_COMMIT_REP,
+    K_FETCH_REQ,
+    K_FETCH_REP,
+    K_PRODUCER_ID_REQ,
+    K_PRODUCER_ID_REP,
+    K_ADD_PARTITIONS_REQ,
     K_ERR,
     K_EMPTY,
     K_COUNT_
@@ -214,6 +239,200 @@ decode_any(enum kind k, sl_slice body)
         assert_int_equal(n, m.count);
         return 0;
     }
+    case K_KV_GET_REQ: {
+        ipc_kv_get_req m;
+        sl_slice key;
+        if ((rc = ipc_kv_get_req_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_kv_get_req_next(&m, &key))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_KV_GET_REP: {
+        ipc_kv_get_rep m;
+        ipc_kv_entry e;
+        if ((rc = ipc_kv_get_rep_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_kv_get_rep_next(&m, &e))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_KV_WRITE_REQ: {
+        ipc_kv_write_req m;
+        ipc_kv_op op;
+        if ((rc = ipc_kv_write_req_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_kv_write_req_next(&m, &op))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_KV_WRITE_REP: {
+        int64_t rev;
+        return ipc_kv_write_rep_decode(body, &rev);
+    }
+    case K_KV_SCAN_REQ: {
+        ipc_kv_scan_req m;
+        return ipc_kv_scan_req_decode(body, &m);
+    }
+    case K_KV_SCAN_REP: {
+        ipc_kv_scan_rep m;
+        ipc_kv_entry e;
+        if ((rc = ipc_kv_scan_rep_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_kv_scan_rep_next(&m, &e))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_JOIN_REQ: {
+        ipc_join_req m;
+        ipc_group_protocol p;
+        if ((rc = ipc_join_req_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_join_req_next(&m, &p))
+            n++;
+        assert_int_equal(n, m.nprotocols);
+        return 0;
+    }
+    case K_JOIN_REP: {
+        ipc_join_rep m;
+        ipc_join_member x;
+        if ((rc = ipc_join_rep_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_join_rep_next(&m, &x))
+            n++;
+        assert_int_equal(n, m.nmembers);
+        return 0;
+    }
+    case K_SYNC_REQ: {
+        ipc_sync_req m;
+        ipc_sync_assignment a;
+        if ((rc = ipc_sync_req_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_sync_req_next(&m, &a))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_SYNC_REP: {
+        ipc_sync_rep m;
+        return ipc_sync_rep_decode(body, &m);
+    }
+    case K_HEARTBEAT_REQ: {
+        ipc_heartbeat_req m;
+        return ipc_heartbeat_req_decode(body, &m);
+    }
+    case K_GROUP_ERROR_REP: {
+        int32_t err;
+        return ipc_group_error_rep_decode(body, &err);
+    }
+    case K_LEAVE_REQ: {
+        ipc_leave_req m;
+        ipc_leave_member x;
+        if ((rc = ipc_leave_req_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_leave_req_next(&m, &x))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_LEAVE_REP:
+    case K_GROUP_DELETE_REP:
+    case K_COMMIT_REP: {
+        ipc_errors_rep m;
+        int32_t err;
+        rc = k == K_LEAVE_REP          ? ipc_leave_rep_decode(body, &m)
+             : k == K_GROUP_DELETE_REP ? ipc_group_delete_rep_decode(body, &m)
+                                       : ipc_commit_rep_decode(body, &m);
+        if (rc != 0)
+            return rc;
+        while (ipc_errors_rep_next(&m, &err))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_GROUP_LIST_REP: {
+        ipc_group_list_rep m;
+        ipc_group_listing g;
+        if ((rc = ipc_group_list_rep_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_group_list_rep_next(&m, &g))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_NAMES_REQ: {
+        ipc_names_req m;
+        sl_slice name;
+        if ((rc = ipc_names_req_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_names_req_next(&m, &name))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_GROUP_DESCRIBE_REP: {
+        ipc_group_describe_rep m;
+        ipc_group_info g;
+        ipc_group_member_info x;
+        if ((rc = ipc_group_describe_rep_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_group_describe_rep_next(&m, &g)) {
+            uint32_t nm = 0;
+            while (ipc_group_info_next_member(&g, &x))
+                nm++;
+            assert_int_equal(nm, g.nmembers);
+            n++;
+        }
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_COMMIT_REQ: {
+        ipc_commit_req m;
+        ipc_commit_entry e;
+        if ((rc = ipc_commit_req_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_commit_req_next(&m, &e))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_FETCH_REQ: {
+        ipc_offset_fetch_req m;
+        ipc_topic_partition tp;
+        if ((rc = ipc_offset_fetch_req_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_offset_fetch_req_next(&m, &tp))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_FETCH_REP: {
+        ipc_offset_fetch_rep m;
+        ipc_committed c;
+        if ((rc = ipc_offset_fetch_rep_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_offset_fetch_rep_next(&m, &c))
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_PRODUCER_ID_REQ:
+        return ipc_producer_id_req_decode(body);
+    case K_PRODUCER_ID_REP: {
+        int64_t id;
+        int32_t epoch;
+        return ipc_producer_id_rep_decode(body, &id, &epoch);
+    }
+    case K_ADD_PARTITIONS_REQ: {
+        sl_slice name;
+        int32_t count;
+        uint8_t vo;
+        return ipc_add_partitions_req_decode(body, &name, &count, &vo);
+    }
     case K_ERR: {
         sl_slice text;
         return ipc_err_decode(body, &text);
@@ -324,6 +543,177 @@ encode_sample(enum kind k, sl_buf *b)
         rc = ipc_offsets_rep_encode(b, r, 2);
         break;
     }
+    case K_KV_GET_REQ: {
+        sl_slice keys[3] = {sl_slice_str("mq/s/c1"), sl_slice_make(NULL, 0),
+                            sl_slice_str("k")};
+        rc = ipc_kv_get_req_encode(b, keys, 3);
+        break;
+    }
+    case K_KV_GET_REP: {
+        ipc_kv_entry e[2] = {
+            {.status = 0, .version = 5, .value = sl_slice_str("hi")},
+            {.status = SL_E_NOKEY}};
+        rc = ipc_kv_get_rep_encode(b, 7, e, 2);
+        break;
+    }
+    case K_KV_WRITE_REQ: {
+        ipc_kv_op ops[3] = {
+            {IPC_KV_PUT, sl_slice_str("a"), 0, sl_slice_str("v")},
+            {IPC_KV_DELETE, sl_slice_str("b"), IPC_KV_ANY, {NULL, 0}},
+            {IPC_KV_CHECK, sl_slice_str("c"), 9, {NULL, 0}}};
+        rc = ipc_kv_write_req_encode(b, 0, ops, 3);
+        break;
+    }
+    case K_KV_WRITE_REP:
+        rc = ipc_kv_write_rep_encode(b, 42);
+        break;
+    case K_KV_SCAN_REQ: {
+        ipc_kv_scan_req m = {sl_slice_str("mq/"), sl_slice_str("mq/a"), 10,
+                             4096};
+        rc = ipc_kv_scan_req_encode(b, &m);
+        break;
+    }
+    case K_KV_SCAN_REP: {
+        ipc_kv_entry e[2] = {
+            {.key = sl_slice_str("mq/a"), .version = 3, .value = {NULL, 0}},
+            {.key = sl_slice_str("mq/b"),
+             .version = 4,
+             .value = sl_slice_str("xyz")}};
+        rc = ipc_kv_scan_rep_encode(b, 9, 1, e, 2);
+        break;
+    }
+    case K_JOIN_REQ: {
+        ipc_join_req m = {.group = sl_slice_str("g"),
+                          .member_id = sl_slice_str("m-1"),
+                          .protocol_type = sl_slice_str("consumer"),
+                          .session_timeout_ms = 10000,
+                          .rebalance_timeout_ms = 30000,
+                          .client_id = sl_slice_str("cli"),
+                          .client_host = sl_slice_str("/10.0.0.1"),
+                          .flags = IPC_JOIN_REQUIRE_MEMBER_ID};
+        ipc_group_protocol p[2] = {{sl_slice_str("range"), sl_slice_str("md")},
+                                   {sl_slice_str("roundrobin"), {NULL, 0}}};
+        rc = ipc_join_req_encode(b, &m, p, 2);
+        break;
+    }
+    case K_JOIN_REP: {
+        ipc_join_rep m = {.generation = 3,
+                          .protocol_name = sl_slice_str("range"),
+                          .leader = sl_slice_str("m-1"),
+                          .member_id = sl_slice_str("m-1")};
+        ipc_join_member x[2] = {
+            {sl_slice_str("m-1"), {NULL, 0}, sl_slice_str("md1")},
+            {sl_slice_str("m-2"), sl_slice_str("i-2"), {NULL, 0}}};
+        rc = ipc_join_rep_encode(b, &m, x, 2);
+        break;
+    }
+    case K_SYNC_REQ: {
+        ipc_sync_req m = {.group = sl_slice_str("g"),
+                          .generation = 3,
+                          .member_id = sl_slice_str("m-1"),
+                          .protocol_type = sl_slice_str("consumer"),
+                          .protocol_name = sl_slice_str("range")};
+        ipc_sync_assignment a[2] = {{sl_slice_str("m-1"), sl_slice_str("a1")},
+                                    {sl_slice_str("m-2"), {NULL, 0}}};
+        rc = ipc_sync_req_encode(b, &m, a, 2);
+        break;
+    }
+    case K_SYNC_REP: {
+        ipc_sync_rep m = {0, sl_slice_str("consumer"), sl_slice_str("range"),
+                          sl_slice_str("assignment")};
+        rc = ipc_sync_rep_encode(b, &m);
+        break;
+    }
+    case K_HEARTBEAT_REQ: {
+        ipc_heartbeat_req m = {sl_slice_str("g"), 3, sl_slice_str("m-1"),
+                               sl_slice_str("i-1")};
+        rc = ipc_heartbeat_req_encode(b, &m);
+        break;
+    }
+    case K_GROUP_ERROR_REP:
+        rc = ipc_group_error_rep_encode(b, IPC_OP_GROUP_HEARTBEAT,
+                                        SL_E_REBALANCE);
+        break;
+    case K_LEAVE_REQ: {
+        ipc_leave_member x[2] = {{sl_slice_str("m-1"), {NULL, 0}},
+                                 {{NULL, 0}, sl_slice_str("i-2")}};
+        rc = ipc_leave_req_encode(b, sl_slice_str("g"), x, 2);
+        break;
+    }
+    case K_LEAVE_REP: {
+        int32_t errs[2] = {0, SL_E_UNKNOWN_MEMBER};
+        rc = ipc_leave_rep_encode(b, 0, errs, 2);
+        break;
+    }
+    case K_GROUP_LIST_REP: {
+        ipc_group_listing g[2] = {
+            {sl_slice_str("g"), sl_slice_str("consumer"), IPC_GROUP_STABLE},
+            {sl_slice_str("h"), {NULL, 0}, IPC_GROUP_EMPTY}};
+        rc = ipc_group_list_rep_encode(b, g, 2);
+        break;
+    }
+    case K_NAMES_REQ: {
+        sl_slice names[2] = {sl_slice_str("g"), sl_slice_str("h")};
+        rc = ipc_names_req_encode(b, IPC_OP_GROUP_DESCRIBE, names, 2);
+        break;
+    }
+    case K_GROUP_DESCRIBE_REP: {
+        ipc_group_info g = {.group = sl_slice_str("g"),
+                            .state = IPC_GROUP_STABLE,
+                            .protocol_type = sl_slice_str("consumer"),
+                            .protocol_name = sl_slice_str("range"),
+                            .nmembers = 2};
+        ipc_group_member_info x = {sl_slice_str("m-1"), {NULL, 0},
+                                   sl_slice_str("cli"), sl_slice_str("/h"),
+                                   sl_slice_str("md"),  sl_slice_str("as")};
+        ipc_group_info h = {.group = sl_slice_str("h"),
+                            .state = IPC_GROUP_DEAD};
+        if ((rc = ipc_group_describe_rep_begin(b, 2)) == 0 &&
+            (rc = ipc_group_describe_rep_group(b, &g)) == 0 &&
+            (rc = ipc_group_describe_rep_member(b, &x)) == 0 &&
+            (rc = ipc_group_describe_rep_member(b, &x)) == 0)
+            rc = ipc_group_describe_rep_group(b, &h);
+        break;
+    }
+    case K_GROUP_DELETE_REP: {
+        int32_t errs[2] = {SL_E_NOTEMPTY, SL_E_NOGROUP};
+        rc = ipc_group_delete_rep_encode(b, errs, 2);
+        break;
+    }
+    case K_COMMIT_REQ: {
+        ipc_commit_req m = {.group = sl_slice_str("g"),
+                            .generation = 3,
+                            .member_id = sl_slice_str("m-1")};
+        ipc_commit_entry e[2] = {{t, 0, 100, 2, sl_slice_str("meta")},
+                                 {t, 1, 7, -1, {NULL, 0}}};
+        rc = ipc_commit_req_encode(b, &m, e, 2);
+        break;
+    }
+    case K_COMMIT_REP: {
+        int32_t errs[2] = {0, SL_E_GENERATION};
+        rc = ipc_commit_rep_encode(b, errs, 2);
+        break;
+    }
+    case K_FETCH_REQ: {
+        ipc_topic_partition tp[2] = {{t, 0}, {t, 1}};
+        rc = ipc_offset_fetch_req_encode(b, sl_slice_str("g"), 0, tp, 2);
+        break;
+    }
+    case K_FETCH_REP: {
+        ipc_committed c[2] = {{t, 0, 100, 2, sl_slice_str("meta"), 0},
+                              {t, 1, -1, -1, {NULL, 0}, 0}};
+        rc = ipc_offset_fetch_rep_encode(b, 0, c, 2);
+        break;
+    }
+    case K_PRODUCER_ID_REQ:
+        rc = ipc_producer_id_req_encode(b);
+        break;
+    case K_PRODUCER_ID_REP:
+        rc = ipc_producer_id_rep_encode(b, 1000, 0);
+        break;
+    case K_ADD_PARTITIONS_REQ:
+        rc = ipc_add_partitions_req_encode(b, t, 8, 1);
+        break;
     case K_ERR:
         rc = ipc_err_encode(b, IPC_OP_APPEND, SL_E_NOTOPIC, "no such topic");
         break;
@@ -928,6 +1318,26 @@ test_absurd_counts(void **state)
             {K_READ_REP, ""},
             {K_OFFSETS_REQ, ""},
             {K_OFFSETS_REP, ""},
+            {K_KV_GET_REQ, ""},
+            {K_KV_GET_REP, "0000000000000001"},
+            {K_KV_WRITE_REQ, "00000000"},
+            {K_KV_SCAN_REP, "0000000000000001 00"},
+            {K_JOIN_REQ, "0001 67 0000 0000 0000 00000000 00000000 0000 0000 "
+                         "00000000"},
+            {K_JOIN_REP, "00000000 00000001 0000 0000 0000"},
+            {K_SYNC_REQ, "0001 67 00000001 0000 0000 0000 0000"},
+            {K_LEAVE_REQ, "0001 67"},
+            {K_LEAVE_REP, "00000000"},
+            {K_GROUP_LIST_REP, ""},
+            {K_NAMES_REQ, ""},
+            {K_GROUP_DESCRIBE_REP, ""},
+            /* the members of the one group described */
+            {K_GROUP_DESCRIBE_REP, "00000001 00000000 0001 67 03 0000 0000"},
+            {K_GROUP_DELETE_REP, ""},
+            {K_COMMIT_REQ, "0001 67 00000001 0000 0000"},
+            {K_COMMIT_REP, ""},
+            {K_FETCH_REQ, "0001 67 00"},
+            {K_FETCH_REP, "00000000"},
         };
         for (size_t j = 0; j < SL_ARRAY_LEN(cases); j++) {
             hex_to_buf(cases[j].prefix_hex, &b);
@@ -1168,6 +1578,1214 @@ test_vector_error(void **state)
     sl_buf_fini(&b);
 }
 
+/* ---- coordination ops: round trips (sections 4.9 to 4.15) --------------- */
+
+/* [IPC-4.9] */
+static void
+test_kv_get_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    sl_slice keys[3] = {sl_slice_str("mq/s/c1"), max_str(),
+                        sl_slice_make(NULL, 0)},
+             k;
+    ipc_kv_entry e[3] = {{.status = 0, .version = 5, .value = max_str()},
+                         {.status = SL_E_NOKEY},
+                         {.status = 0,
+                          .key = sl_slice_str("not sent"),
+                          .version = INT64_MAX,
+                          .value = sl_slice_str("v")}},
+                 g;
+    ipc_kv_get_req q;
+    ipc_kv_get_rep p;
+
+    assert_int_equal(ipc_kv_get_req_encode(&b, keys, 3), 0);
+    assert_int_equal(ipc_kv_get_req_decode(body_of(&b, IPC_OP_KV_GET, 0), &q),
+                     0);
+    assert_int_equal(q.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_kv_get_req_next(&q, &k), 1);
+        assert_slice_eq(k, keys[i]);
+    }
+    assert_int_equal(ipc_kv_get_req_next(&q, &k), 0);
+
+    assert_int_equal(ipc_kv_get_rep_encode(&b, INT64_MAX - 1, e, 3), 0);
+    assert_int_equal(ipc_kv_get_rep_decode(body_of(&b, IPC_OP_KV_GET, 0), &p),
+                     0);
+    assert_int_equal(p.revision, INT64_MAX - 1);
+    assert_int_equal(p.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_kv_get_rep_next(&p, &g), 1);
+        assert_int_equal(g.status, e[i].status);
+        assert_int_equal(g.version, e[i].version);
+        assert_slice_eq(g.value, e[i].value);
+        assert_int_equal(g.key.n, 0); /* the key is not sent */
+    }
+    assert_int_equal(ipc_kv_get_rep_next(&p, &g), 0);
+
+    assert_int_equal(ipc_kv_get_req_encode(&b, NULL, 0), 0);
+    assert_int_equal(ipc_kv_get_req_decode(body_of(&b, IPC_OP_KV_GET, 0), &q),
+                     0);
+    assert_int_equal(q.count, 0);
+    assert_int_equal(ipc_kv_get_req_next(&q, &k), 0);
+    assert_int_equal(ipc_kv_get_rep_encode(&b, 0, NULL, 0), 0);
+    assert_int_equal(ipc_kv_get_rep_decode(body_of(&b, IPC_OP_KV_GET, 0), &p),
+                     0);
+    assert_int_equal(p.count, 0);
+    assert_int_equal(ipc_kv_get_rep_next(&p, &g), 0);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.10] */
+static void
+test_kv_write_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    static uint8_t big[100000];
+    ipc_kv_op ops[4] =
+        {{IPC_KV_PUT, max_str(), IPC_KV_ANY, sl_slice_make(big, sizeof(big))},
+         {IPC_KV_PUT, sl_slice_str("a"), 0, sl_slice_make(NULL, 0)},
+         {IPC_KV_DELETE, sl_slice_str("b"), INT64_MAX, sl_slice_make(NULL, 0)},
+         {IPC_KV_CHECK, sl_slice_str("c"), 17, sl_slice_make(NULL, 0)}},
+              g;
+    ipc_kv_write_req q;
+    int64_t rev;
+
+    memset(big, 0xa5, sizeof(big));
+    assert_int_equal(ipc_kv_write_req_encode(&b, 0xfeedf00d, ops, 4), 0);
+    assert_int_equal(
+        ipc_kv_write_req_decode(body_of(&b, IPC_OP_KV_WRITE, 0), &q), 0);
+    assert_int_equal(q.flags, 0xfeedf00d);
+    assert_int_equal(q.count, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(ipc_kv_write_req_next(&q, &g), 1);
+        assert_int_equal(g.kind, ops[i].kind);
+        assert_slice_eq(g.key, ops[i].key);
+        assert_int_equal(g.expect, ops[i].expect);
+        assert_slice_eq(g.value, ops[i].value);
+    }
+    assert_int_equal(ipc_kv_write_req_next(&q, &g), 0);
+
+    assert_int_equal(ipc_kv_write_req_encode(&b, 0, NULL, 0), 0);
+    assert_int_equal(
+        ipc_kv_write_req_decode(body_of(&b, IPC_OP_KV_WRITE, 0), &q), 0);
+    assert_int_equal(q.count, 0);
+
+    assert_int_equal(ipc_kv_write_rep_encode(&b, INT64_MAX), 0);
+    assert_int_equal(
+        ipc_kv_write_rep_decode(body_of(&b, IPC_OP_KV_WRITE, 0), &rev), 0);
+    assert_int_equal(rev, INT64_MAX);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.11] */
+static void
+test_kv_scan_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    ipc_kv_scan_req q = {max_str(), sl_slice_make(NULL, 0), UINT32_MAX, 0}, q2;
+    ipc_kv_entry e[3] = {{.key = sl_slice_str("mq/r/a"),
+                          .version = 1,
+                          .value = sl_slice_str("retained")},
+                         {.status = SL_E_NOKEY, /* not sent */
+                          .key = max_str(),
+                          .version = INT64_MAX,
+                          .value = sl_slice_make(NULL, 0)},
+                         {.key = sl_slice_make(NULL, 0), .version = -1}},
+                 g;
+    ipc_kv_scan_rep p;
+
+    assert_int_equal(ipc_kv_scan_req_encode(&b, &q), 0);
+    assert_int_equal(
+        ipc_kv_scan_req_decode(body_of(&b, IPC_OP_KV_SCAN, 0), &q2), 0);
+    assert_slice_eq(q2.prefix, q.prefix);
+    assert_int_equal(q2.after.n, 0);
+    assert_int_equal(q2.limit, UINT32_MAX);
+    assert_int_equal(q2.max_bytes, 0);
+
+    /* more is written as 1 whatever non-zero value it is given. */
+    assert_int_equal(ipc_kv_scan_rep_encode(&b, 77, 5, e, 3), 0);
+    assert_int_equal(ipc_kv_scan_rep_decode(body_of(&b, IPC_OP_KV_SCAN, 0), &p),
+                     0);
+    assert_int_equal(p.revision, 77);
+    assert_int_equal(p.more, 1);
+    assert_int_equal(p.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_kv_scan_rep_next(&p, &g), 1);
+        assert_int_equal(g.status, 0); /* status is not sent */
+        assert_slice_eq(g.key, e[i].key);
+        assert_int_equal(g.version, e[i].version);
+        assert_slice_eq(g.value, e[i].value);
+    }
+    assert_int_equal(ipc_kv_scan_rep_next(&p, &g), 0);
+
+    assert_int_equal(ipc_kv_scan_rep_encode(&b, 0, 0, NULL, 0), 0);
+    assert_int_equal(ipc_kv_scan_rep_decode(body_of(&b, IPC_OP_KV_SCAN, 0), &p),
+                     0);
+    assert_int_equal(p.more, 0);
+    assert_int_equal(p.count, 0);
+    assert_int_equal(ipc_kv_scan_rep_next(&p, &g), 0);
+    /* "more" with nothing to scan after is refused. */
+    assert_int_equal(ipc_kv_scan_rep_encode(&b, 0, 1, NULL, 0), SL_E_INVAL);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.12] GROUP_JOIN */
+static void
+test_join_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    ipc_join_req q = {.group = sl_slice_str("g"),
+                      .member_id = sl_slice_make(NULL, 0),
+                      .instance_id = max_str(),
+                      .protocol_type = sl_slice_str("consumer"),
+                      .session_timeout_ms = 45000,
+                      .rebalance_timeout_ms = INT32_MIN,
+                      .client_id = sl_slice_str("rdkafka"),
+                      .client_host = sl_slice_str("/127.0.0.1"),
+                      .flags = IPC_JOIN_REQUIRE_MEMBER_ID,
+                      .nprotocols = 99 /* ignored by the encoder */},
+                 q2;
+    ipc_group_protocol pr[2] = {{sl_slice_str("range"), sl_slice_str("\0\1")},
+                                {max_str(), sl_slice_make(NULL, 0)}},
+                       gp;
+    ipc_join_rep p = {.error = SL_E_MEMBER_REQUIRED,
+                      .generation = -1,
+                      .protocol_name = sl_slice_make(NULL, 0),
+                      .leader = sl_slice_str("m-1"),
+                      .member_id = sl_slice_str("rdkafka-3f2a")},
+                 p2;
+    ipc_join_member x[2] = {{sl_slice_str("m-1"), sl_slice_make(NULL, 0),
+                             sl_slice_str("meta")},
+                            {sl_slice_str("m-2"), sl_slice_str("static-2"),
+                             sl_slice_make(NULL, 0)}},
+                    gx;
+
+    assert_int_equal(ipc_join_req_encode(&b, &q, pr, 2), 0);
+    assert_int_equal(
+        ipc_join_req_decode(body_of(&b, IPC_OP_GROUP_JOIN, 0), &q2), 0);
+    assert_slice_eq(q2.group, q.group);
+    assert_slice_eq(q2.member_id, q.member_id);
+    assert_slice_eq(q2.instance_id, q.instance_id);
+    assert_slice_eq(q2.protocol_type, q.protocol_type);
+    assert_int_equal(q2.session_timeout_ms, 45000);
+    assert_int_equal(q2.rebalance_timeout_ms, INT32_MIN);
+    assert_slice_eq(q2.client_id, q.client_id);
+    assert_slice_eq(q2.client_host, q.client_host);
+    assert_int_equal(q2.flags, IPC_JOIN_REQUIRE_MEMBER_ID);
+    assert_int_equal(q2.nprotocols, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ipc_join_req_next(&q2, &gp), 1);
+        assert_slice_eq(gp.name, pr[i].name);
+        assert_slice_eq(gp.metadata, pr[i].metadata);
+    }
+    assert_int_equal(ipc_join_req_next(&q2, &gp), 0);
+
+    assert_int_equal(ipc_join_rep_encode(&b, &p, x, 2), 0);
+    assert_int_equal(
+        ipc_join_rep_decode(body_of(&b, IPC_OP_GROUP_JOIN, 0), &p2), 0);
+    assert_int_equal(p2.error, SL_E_MEMBER_REQUIRED);
+    assert_int_equal(p2.generation, -1);
+    assert_int_equal(p2.protocol_name.n, 0);
+    assert_slice_eq(p2.leader, p.leader);
+    assert_slice_eq(p2.member_id, p.member_id);
+    assert_int_equal(p2.nmembers, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ipc_join_rep_next(&p2, &gx), 1);
+        assert_slice_eq(gx.member_id, x[i].member_id);
+        assert_slice_eq(gx.instance_id, x[i].instance_id);
+        assert_slice_eq(gx.metadata, x[i].metadata);
+    }
+    assert_int_equal(ipc_join_rep_next(&p2, &gx), 0);
+
+    /* A follower's reply: no members. */
+    assert_int_equal(ipc_join_rep_encode(&b, &p, NULL, 0), 0);
+    assert_int_equal(
+        ipc_join_rep_decode(body_of(&b, IPC_OP_GROUP_JOIN, 0), &p2), 0);
+    assert_int_equal(p2.nmembers, 0);
+    assert_int_equal(ipc_join_rep_next(&p2, &gx), 0);
+    assert_int_equal(ipc_join_req_encode(&b, &q, NULL, 0), 0);
+    assert_int_equal(
+        ipc_join_req_decode(body_of(&b, IPC_OP_GROUP_JOIN, 0), &q2), 0);
+    assert_int_equal(q2.nprotocols, 0);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.12] GROUP_SYNC and GROUP_HEARTBEAT */
+static void
+test_sync_heartbeat_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    ipc_sync_req q = {.group = sl_slice_str("g"),
+                      .generation = 7,
+                      .member_id = sl_slice_str("m-1"),
+                      .instance_id = sl_slice_make(NULL, 0),
+                      .protocol_type = sl_slice_str("consumer"),
+                      .protocol_name = max_str()},
+                 q2;
+    ipc_sync_assignment a[2] = {{sl_slice_str("m-1"), sl_slice_str("a1")},
+                                {max_str(), sl_slice_make(NULL, 0)}},
+                        ga;
+    ipc_sync_rep p = {SL_E_REBALANCE, sl_slice_str("consumer"),
+                      sl_slice_str("range"), sl_slice_str("\0assign")},
+                 p2;
+    ipc_heartbeat_req h = {sl_slice_str("g"), INT32_MAX, sl_slice_str("m-1"),
+                           max_str()},
+                      h2;
+    int32_t err;
+
+    assert_int_equal(ipc_sync_req_encode(&b, &q, a, 2), 0);
+    assert_int_equal(
+        ipc_sync_req_decode(body_of(&b, IPC_OP_GROUP_SYNC, 0), &q2), 0);
+    assert_slice_eq(q2.group, q.group);
+    assert_int_equal(q2.generation, 7);
+    assert_slice_eq(q2.member_id, q.member_id);
+    assert_int_equal(q2.instance_id.n, 0);
+    assert_slice_eq(q2.protocol_type, q.protocol_type);
+    assert_slice_eq(q2.protocol_name, q.protocol_name);
+    assert_int_equal(q2.count, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ipc_sync_req_next(&q2, &ga), 1);
+        assert_slice_eq(ga.member_id, a[i].member_id);
+        assert_slice_eq(ga.assignment, a[i].assignment);
+    }
+    assert_int_equal(ipc_sync_req_next(&q2, &ga), 0);
+    /* A follower's sync carries no assignments. */
+    assert_int_equal(ipc_sync_req_encode(&b, &q, NULL, 0), 0);
+    assert_int_equal(
+        ipc_sync_req_decode(body_of(&b, IPC_OP_GROUP_SYNC, 0), &q2), 0);
+    assert_int_equal(q2.count, 0);
+    assert_int_equal(ipc_sync_req_next(&q2, &ga), 0);
+
+    assert_int_equal(ipc_sync_rep_encode(&b, &p), 0);
+    assert_int_equal(
+        ipc_sync_rep_decode(body_of(&b, IPC_OP_GROUP_SYNC, 0), &p2), 0);
+    assert_int_equal(p2.error, SL_E_REBALANCE);
+    assert_slice_eq(p2.protocol_type, p.protocol_type);
+    assert_slice_eq(p2.protocol_name, p.protocol_name);
+    assert_slice_eq(p2.assignment, p.assignment);
+
+    assert_int_equal(ipc_heartbeat_req_encode(&b, &h), 0);
+    assert_int_equal(
+        ipc_heartbeat_req_decode(body_of(&b, IPC_OP_GROUP_HEARTBEAT, 0), &h2),
+        0);
+    assert_slice_eq(h2.group, h.group);
+    assert_int_equal(h2.generation, INT32_MAX);
+    assert_slice_eq(h2.member_id, h.member_id);
+    assert_slice_eq(h2.instance_id, h.instance_id);
+
+    assert_int_equal(
+        ipc_group_error_rep_encode(&b, IPC_OP_GROUP_HEARTBEAT, SL_E_FENCED), 0);
+    assert_int_equal(ipc_group_error_rep_decode(
+                         body_of(&b, IPC_OP_GROUP_HEARTBEAT, 0), &err),
+                     0);
+    assert_int_equal(err, SL_E_FENCED);
+    /* Only HEARTBEAT's reply is an error alone. */
+    assert_int_equal(ipc_group_error_rep_encode(&b, IPC_OP_GROUP_JOIN, 0),
+                     SL_E_INVAL);
+    assert_int_equal(ipc_group_error_rep_encode(&b, 300, 0), SL_E_INVAL);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.12] GROUP_LEAVE, GROUP_LIST and GROUP_DELETE */
+static void
+test_leave_list_delete_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    ipc_leave_member x[3] = {{sl_slice_str("m-1"), sl_slice_make(NULL, 0)},
+                             {sl_slice_make(NULL, 0), sl_slice_str("s-2")},
+                             {max_str(), max_str()}},
+                     gx;
+    int32_t errs[3] = {0, SL_E_UNKNOWN_MEMBER, SL_E_FENCED}, e;
+    ipc_group_listing gl[3] =
+        {{sl_slice_str("g"), sl_slice_str("consumer"), IPC_GROUP_STABLE},
+         {max_str(), sl_slice_make(NULL, 0), IPC_GROUP_DEAD},
+         {sl_slice_str("h"), sl_slice_str("x"), IPC_GROUP_PREPARING_REBALANCE}},
+                      gg;
+    sl_slice names[2] = {sl_slice_str("g"), max_str()}, name;
+    ipc_leave_req q;
+    ipc_errors_rep p;
+    ipc_group_list_rep l;
+    ipc_names_req nq;
+
+    assert_int_equal(ipc_leave_req_encode(&b, sl_slice_str("g"), x, 3), 0);
+    assert_int_equal(
+        ipc_leave_req_decode(body_of(&b, IPC_OP_GROUP_LEAVE, 0), &q), 0);
+    assert_true(sl_slice_eq_str(q.group, "g"));
+    assert_int_equal(q.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_leave_req_next(&q, &gx), 1);
+        assert_slice_eq(gx.member_id, x[i].member_id);
+        assert_slice_eq(gx.instance_id, x[i].instance_id);
+    }
+    assert_int_equal(ipc_leave_req_next(&q, &gx), 0);
+
+    assert_int_equal(ipc_leave_rep_encode(&b, SL_E_NOGROUP, errs, 3), 0);
+    assert_int_equal(
+        ipc_leave_rep_decode(body_of(&b, IPC_OP_GROUP_LEAVE, 0), &p), 0);
+    assert_int_equal(p.error, SL_E_NOGROUP);
+    assert_int_equal(p.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_errors_rep_next(&p, &e), 1);
+        assert_int_equal(e, errs[i]);
+    }
+    assert_int_equal(ipc_errors_rep_next(&p, &e), 0);
+
+    assert_int_equal(ipc_group_list_req_encode(&b), 0);
+    assert_int_equal(ipc_empty_decode(body_of(&b, IPC_OP_GROUP_LIST, 0)), 0);
+    assert_int_equal(ipc_group_list_rep_encode(&b, gl, 3), 0);
+    assert_int_equal(
+        ipc_group_list_rep_decode(body_of(&b, IPC_OP_GROUP_LIST, 0), &l), 0);
+    assert_int_equal(l.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_group_list_rep_next(&l, &gg), 1);
+        assert_slice_eq(gg.group, gl[i].group);
+        assert_slice_eq(gg.protocol_type, gl[i].protocol_type);
+        assert_int_equal(gg.state, gl[i].state);
+    }
+    assert_int_equal(ipc_group_list_rep_next(&l, &gg), 0);
+    assert_int_equal(ipc_group_list_rep_encode(&b, NULL, 0), 0);
+    assert_int_equal(
+        ipc_group_list_rep_decode(body_of(&b, IPC_OP_GROUP_LIST, 0), &l), 0);
+    assert_int_equal(l.count, 0);
+
+    assert_int_equal(ipc_names_req_encode(&b, IPC_OP_GROUP_DELETE, names, 2),
+                     0);
+    assert_int_equal(
+        ipc_names_req_decode(body_of(&b, IPC_OP_GROUP_DELETE, 0), &nq), 0);
+    assert_int_equal(nq.count, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ipc_names_req_next(&nq, &name), 1);
+        assert_slice_eq(name, names[i]);
+    }
+    assert_int_equal(ipc_names_req_next(&nq, &name), 0);
+    /* The names request is only for DESCRIBE and DELETE. */
+    assert_int_equal(ipc_names_req_encode(&b, IPC_OP_KV_GET, names, 2),
+                     SL_E_INVAL);
+
+    assert_int_equal(ipc_group_delete_rep_encode(&b, errs, 3), 0);
+    assert_int_equal(
+        ipc_group_delete_rep_decode(body_of(&b, IPC_OP_GROUP_DELETE, 0), &p),
+        0);
+    assert_int_equal(p.error, 0);
+    assert_int_equal(p.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_errors_rep_next(&p, &e), 1);
+        assert_int_equal(e, errs[i]);
+    }
+    assert_int_equal(ipc_errors_rep_next(&p, &e), 0);
+    sl_buf_fini(&b);
+}
+
+static void
+check_member(const ipc_group_member_info *a, const ipc_group_member_info *b)
+{
+    assert_slice_eq(a->member_id, b->member_id);
+    assert_slice_eq(a->instance_id, b->instance_id);
+    assert_slice_eq(a->client_id, b->client_id);
+    assert_slice_eq(a->client_host, b->client_host);
+    assert_slice_eq(a->metadata, b->metadata);
+    assert_slice_eq(a->assignment, b->assignment);
+}
+
+/* [IPC-4.12] GROUP_DESCRIBE: nested member arrays. */
+static void
+test_group_describe_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    ipc_group_info gi[3] = {{.error = 0,
+                             .group = sl_slice_str("g"),
+                             .state = IPC_GROUP_STABLE,
+                             .protocol_type = sl_slice_str("consumer"),
+                             .protocol_name = sl_slice_str("range"),
+                             .nmembers = 2},
+                            {.error = 0,
+                             .group = sl_slice_str("unknown"),
+                             .state = IPC_GROUP_DEAD},
+                            {.error = SL_E_INTERNAL,
+                             .group = max_str(),
+                             .state = IPC_GROUP_COMPLETING_REBALANCE,
+                             .nmembers = 1}},
+                   g, first;
+    ipc_group_member_info mi[3] =
+        {{sl_slice_str("m-1"), sl_slice_make(NULL, 0), sl_slice_str("cli-1"),
+          sl_slice_str("/10.0.0.1"), sl_slice_str("md1"), sl_slice_str("as1")},
+         {sl_slice_str("m-2"), sl_slice_str("s-2"), sl_slice_str("cli-2"),
+          sl_slice_str("/10.0.0.2"), sl_slice_make(NULL, 0),
+          sl_slice_make(NULL, 0)},
+         {max_str(), max_str(), max_str(), max_str(), sl_slice_str("x"),
+          sl_slice_str("y")}},
+                          x;
+    ipc_group_describe_rep p;
+    sl_slice names[3] = {sl_slice_str("g"), sl_slice_str("unknown"), max_str()};
+    ipc_names_req nq;
+
+    assert_int_equal(ipc_names_req_encode(&b, IPC_OP_GROUP_DESCRIBE, names, 3),
+                     0);
+    assert_int_equal(
+        ipc_names_req_decode(body_of(&b, IPC_OP_GROUP_DESCRIBE, 0), &nq), 0);
+    assert_int_equal(nq.count, 3);
+
+    assert_int_equal(ipc_group_describe_rep_begin(&b, 3), 0);
+    assert_int_equal(ipc_group_describe_rep_group(&b, &gi[0]), 0);
+    assert_int_equal(ipc_group_describe_rep_member(&b, &mi[0]), 0);
+    assert_int_equal(ipc_group_describe_rep_member(&b, &mi[1]), 0);
+    assert_int_equal(ipc_group_describe_rep_group(&b, &gi[1]), 0);
+    assert_int_equal(ipc_group_describe_rep_group(&b, &gi[2]), 0);
+    assert_int_equal(ipc_group_describe_rep_member(&b, &mi[2]), 0);
+    assert_int_equal(ipc_group_describe_rep_decode(
+                         body_of(&b, IPC_OP_GROUP_DESCRIBE, 0), &p),
+                     0);
+    assert_int_equal(p.count, 3);
+
+    /* Group 0: its member cursor stays usable after the next group has been
+     * read — each group has its own. */
+    assert_int_equal(ipc_group_describe_rep_next(&p, &first), 1);
+    assert_int_equal(first.error, 0);
+    assert_slice_eq(first.group, gi[0].group);
+    assert_int_equal(first.state, IPC_GROUP_STABLE);
+    assert_slice_eq(first.protocol_type, gi[0].protocol_type);
+    assert_slice_eq(first.protocol_name, gi[0].protocol_name);
+    assert_int_equal(first.nmembers, 2);
+
+    assert_int_equal(ipc_group_describe_rep_next(&p, &g), 1);
+    assert_slice_eq(g.group, gi[1].group);
+    assert_int_equal(g.state, IPC_GROUP_DEAD);
+    assert_int_equal(g.nmembers, 0);
+    assert_int_equal(ipc_group_info_next_member(&g, &x), 0);
+
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ipc_group_info_next_member(&first, &x), 1);
+        check_member(&x, &mi[i]);
+    }
+    assert_int_equal(ipc_group_info_next_member(&first, &x), 0);
+
+    assert_int_equal(ipc_group_describe_rep_next(&p, &g), 1);
+    assert_int_equal(g.error, SL_E_INTERNAL);
+    assert_slice_eq(g.group, gi[2].group);
+    assert_int_equal(g.state, IPC_GROUP_COMPLETING_REBALANCE);
+    assert_int_equal(g.nmembers, 1);
+    assert_int_equal(ipc_group_info_next_member(&g, &x), 1);
+    check_member(&x, &mi[2]);
+    assert_int_equal(ipc_group_info_next_member(&g, &x), 0);
+    assert_int_equal(ipc_group_describe_rep_next(&p, &g), 0);
+
+    assert_int_equal(ipc_group_describe_rep_begin(&b, 0), 0);
+    assert_int_equal(ipc_group_describe_rep_decode(
+                         body_of(&b, IPC_OP_GROUP_DESCRIBE, 0), &p),
+                     0);
+    assert_int_equal(p.count, 0);
+    assert_int_equal(ipc_group_describe_rep_next(&p, &g), 0);
+
+    /* A group that announces more members than follow is refused, as is one
+     * that announces fewer (the leftover member is trailing garbage). */
+    assert_int_equal(ipc_group_describe_rep_begin(&b, 1), 0);
+    assert_int_equal(ipc_group_describe_rep_group(&b, &gi[0]), 0);
+    assert_int_equal(ipc_group_describe_rep_member(&b, &mi[0]), 0);
+    assert_int_equal(ipc_group_describe_rep_decode(
+                         body_of(&b, IPC_OP_GROUP_DESCRIBE, 0), &p),
+                     SL_E_MALFORMED);
+    assert_int_equal(ipc_group_describe_rep_member(&b, &mi[0]), 0);
+    assert_int_equal(ipc_group_describe_rep_member(&b, &mi[0]), 0);
+    assert_int_equal(ipc_group_describe_rep_decode(
+                         body_of(&b, IPC_OP_GROUP_DESCRIBE, 0), &p),
+                     SL_E_MALFORMED);
+
+    /* A bad state is refused by the encoder. */
+    gi[0].state = IPC_GROUP_DEAD + 1;
+    assert_int_equal(ipc_group_describe_rep_group(&b, &gi[0]), SL_E_INVAL);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.13] */
+static void
+test_offset_commit_fetch_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    ipc_commit_req q = {.group = sl_slice_str("g"),
+                        .generation = -1,
+                        .member_id = sl_slice_make(NULL, 0),
+                        .instance_id = max_str(),
+                        .count = 42 /* ignored by the encoder */},
+                   q2;
+    ipc_commit_entry ce[3] = {{sl_slice_str("orders"), 0, 100, 5,
+                               sl_slice_str("meta")},
+                              {max_str(), INT32_MAX, INT64_MAX, -1, max_str()},
+                              {sl_slice_make(NULL, 0), -1, -1, INT32_MIN,
+                               sl_slice_make(NULL, 0)}},
+                     ge;
+    int32_t errs[3] = {0, SL_E_GENERATION, SL_E_NOTOPIC}, e;
+    ipc_errors_rep p;
+    ipc_topic_partition tp[2] = {{sl_slice_str("orders"), 0}, {max_str(), 9}},
+                        gtp;
+    ipc_offset_fetch_req f;
+    ipc_committed c[2] = {{sl_slice_str("orders"), 0, 100, 5,
+                           sl_slice_str("meta"), 0},
+                          {max_str(), 9, -1, -1, sl_slice_make(NULL, 0),
+                           SL_E_NOPART}},
+                  gc;
+    ipc_offset_fetch_rep fr;
+
+    assert_int_equal(ipc_commit_req_encode(&b, &q, ce, 3), 0);
+    assert_int_equal(
+        ipc_commit_req_decode(body_of(&b, IPC_OP_OFFSET_COMMIT, 0), &q2), 0);
+    assert_slice_eq(q2.group, q.group);
+    assert_int_equal(q2.generation, -1);
+    assert_int_equal(q2.member_id.n, 0);
+    assert_slice_eq(q2.instance_id, q.instance_id);
+    assert_int_equal(q2.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_commit_req_next(&q2, &ge), 1);
+        assert_slice_eq(ge.topic, ce[i].topic);
+        assert_int_equal(ge.partition, ce[i].partition);
+        assert_int_equal(ge.offset, ce[i].offset);
+        assert_int_equal(ge.leader_epoch, ce[i].leader_epoch);
+        assert_slice_eq(ge.metadata, ce[i].metadata);
+    }
+    assert_int_equal(ipc_commit_req_next(&q2, &ge), 0);
+
+    assert_int_equal(ipc_commit_rep_encode(&b, errs, 3), 0);
+    assert_int_equal(
+        ipc_commit_rep_decode(body_of(&b, IPC_OP_OFFSET_COMMIT, 0), &p), 0);
+    assert_int_equal(p.error, 0);
+    assert_int_equal(p.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_errors_rep_next(&p, &e), 1);
+        assert_int_equal(e, errs[i]);
+    }
+    assert_int_equal(ipc_errors_rep_next(&p, &e), 0);
+
+    assert_int_equal(
+        ipc_offset_fetch_req_encode(&b, sl_slice_str("g"), 0, tp, 2), 0);
+    assert_int_equal(
+        ipc_offset_fetch_req_decode(body_of(&b, IPC_OP_OFFSET_FETCH, 0), &f),
+        0);
+    assert_true(sl_slice_eq_str(f.group, "g"));
+    assert_int_equal(f.all, 0);
+    assert_int_equal(f.count, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ipc_offset_fetch_req_next(&f, &gtp), 1);
+        assert_slice_eq(gtp.topic, tp[i].topic);
+        assert_int_equal(gtp.partition, tp[i].partition);
+    }
+    assert_int_equal(ipc_offset_fetch_req_next(&f, &gtp), 0);
+
+    /* all: every committed partition, no list; written as 1. */
+    assert_int_equal(
+        ipc_offset_fetch_req_encode(&b, sl_slice_str("g"), 7, NULL, 0), 0);
+    assert_int_equal(
+        ipc_offset_fetch_req_decode(body_of(&b, IPC_OP_OFFSET_FETCH, 0), &f),
+        0);
+    assert_int_equal(f.all, 1);
+    assert_int_equal(f.count, 0);
+    assert_int_equal(
+        ipc_offset_fetch_req_encode(&b, sl_slice_str("g"), 1, tp, 2),
+        SL_E_INVAL);
+
+    assert_int_equal(ipc_offset_fetch_rep_encode(&b, SL_E_REBALANCE, c, 2), 0);
+    assert_int_equal(
+        ipc_offset_fetch_rep_decode(body_of(&b, IPC_OP_OFFSET_FETCH, 0), &fr),
+        0);
+    assert_int_equal(fr.error, SL_E_REBALANCE);
+    assert_int_equal(fr.count, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ipc_offset_fetch_rep_next(&fr, &gc), 1);
+        assert_slice_eq(gc.topic, c[i].topic);
+        assert_int_equal(gc.partition, c[i].partition);
+        assert_int_equal(gc.offset, c[i].offset);
+        assert_int_equal(gc.leader_epoch, c[i].leader_epoch);
+        assert_slice_eq(gc.metadata, c[i].metadata);
+        assert_int_equal(gc.error, c[i].error);
+    }
+    assert_int_equal(ipc_offset_fetch_rep_next(&fr, &gc), 0);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.14] and [IPC-4.15] */
+static void
+test_producer_id_add_partitions_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    int64_t id;
+    int32_t epoch, count;
+    sl_slice name;
+    uint8_t vo;
+
+    assert_int_equal(ipc_producer_id_req_encode(&b), 0);
+    assert_int_equal(b.n, IPC_HDR_LEN + 4);
+    assert_int_equal(
+        ipc_producer_id_req_decode(body_of(&b, IPC_OP_PRODUCER_ID, 0)), 0);
+    /* Reserved flags are not checked. */
+    assert_int_equal(
+        ipc_producer_id_req_decode(sl_slice_make("\xff\xff\xff\xff", 4)), 0);
+    assert_int_equal(ipc_producer_id_rep_encode(&b, INT64_MAX, 0), 0);
+    assert_int_equal(ipc_producer_id_rep_decode(
+                         body_of(&b, IPC_OP_PRODUCER_ID, 0), &id, &epoch),
+                     0);
+    assert_int_equal(id, INT64_MAX);
+    assert_int_equal(epoch, 0);
+
+    assert_int_equal(ipc_add_partitions_req_encode(&b, max_str(), 12, 0), 0);
+    assert_int_equal(
+        ipc_add_partitions_req_decode(
+            body_of(&b, IPC_OP_TOPIC_ADD_PARTITIONS, 0), &name, &count, &vo),
+        0);
+    assert_slice_eq(name, max_str());
+    assert_int_equal(count, 12);
+    assert_int_equal(vo, 0);
+    assert_int_equal(
+        ipc_add_partitions_req_encode(&b, sl_slice_str("t"), INT32_MIN, 2), 0);
+    assert_int_equal(
+        ipc_add_partitions_req_decode(
+            body_of(&b, IPC_OP_TOPIC_ADD_PARTITIONS, 0), &name, &count, &vo),
+        0);
+    assert_true(sl_slice_eq_str(name, "t"));
+    assert_int_equal(count, INT32_MIN);
+    assert_int_equal(vo, 1); /* any non-zero is sent as 1 */
+    sl_buf_fini(&b);
+}
+
+/* [IPC-5] EVT_KV and EVT_GROUP */
+static void
+test_coord_event_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    ipc_event e = {0}, g;
+
+    e.op = IPC_EVT_KV;
+    e.key = max_str();
+    e.version = 8;
+    e.prev_revision = 7;
+    e.value = sl_slice_str("payload");
+    assert_int_equal(ipc_event_encode(&b, &e), 0);
+    assert_int_equal(ipc_event_decode(sl_slice_make(b.p, b.n), &g), 0);
+    assert_int_equal(g.op, IPC_EVT_KV);
+    assert_slice_eq(g.key, max_str());
+    assert_int_equal(g.version, 8);
+    assert_int_equal(g.prev_revision, 7);
+    assert_int_equal(g.deleted, 0);
+    assert_true(sl_slice_eq_str(g.value, "payload"));
+    assert_int_equal(g.topic.n, 0);
+
+    e.value = sl_slice_make(NULL, 0);
+    e.deleted = 3; /* sent as 1 */
+    assert_int_equal(ipc_event_encode(&b, &e), 0);
+    assert_int_equal(ipc_event_decode(sl_slice_make(b.p, b.n), &g), 0);
+    assert_int_equal(g.deleted, 1);
+    assert_int_equal(g.value.n, 0);
+    /* A deletion with a value is refused. */
+    e.value = sl_slice_str("x");
+    assert_int_equal(ipc_event_encode(&b, &e), SL_E_INVAL);
+
+    memset(&e, 0, sizeof(e));
+    e.op = IPC_EVT_GROUP;
+    e.key = sl_slice_str("g");
+    e.generation = INT32_MIN;
+    e.state = IPC_GROUP_PREPARING_REBALANCE;
+    assert_int_equal(ipc_event_encode(&b, &e), 0);
+    assert_int_equal(ipc_event_decode(sl_slice_make(b.p, b.n), &g), 0);
+    assert_int_equal(g.op, IPC_EVT_GROUP);
+    assert_true(sl_slice_eq_str(g.key, "g"));
+    assert_int_equal(g.generation, INT32_MIN);
+    assert_int_equal(g.state, IPC_GROUP_PREPARING_REBALANCE);
+    for (size_t len = 0; len < b.n; len++)
+        assert_int_equal(ipc_event_decode(sl_slice_make(b.p, len), &g),
+                         SL_E_MALFORMED);
+    assert_int_equal(sl_buf_put_u8(&b, 0), 0);
+    assert_int_equal(ipc_event_decode(sl_slice_make(b.p, b.n), &g),
+                     SL_E_MALFORMED);
+    e.state = IPC_GROUP_DEAD + 1;
+    assert_int_equal(ipc_event_encode(&b, &e), SL_E_INVAL);
+    sl_buf_fini(&b);
+}
+
+static void
+test_coord_names(void **state)
+{
+    (void)state;
+    static const struct {
+        int op;
+        const char *name;
+    } ops[] = {
+        {IPC_OP_KV_GET, "KV_GET"},
+        {IPC_OP_KV_WRITE, "KV_WRITE"},
+        {IPC_OP_KV_SCAN, "KV_SCAN"},
+        {IPC_OP_GROUP_JOIN, "GROUP_JOIN"},
+        {IPC_OP_GROUP_SYNC, "GROUP_SYNC"},
+        {IPC_OP_GROUP_HEARTBEAT, "GROUP_HEARTBEAT"},
+        {IPC_OP_GROUP_LEAVE, "GROUP_LEAVE"},
+        {IPC_OP_GROUP_LIST, "GROUP_LIST"},
+        {IPC_OP_GROUP_DESCRIBE, "GROUP_DESCRIBE"},
+        {IPC_OP_GROUP_DELETE, "GROUP_DELETE"},
+        {IPC_OP_OFFSET_COMMIT, "OFFSET_COMMIT"},
+        {IPC_OP_OFFSET_FETCH, "OFFSET_FETCH"},
+        {IPC_OP_PRODUCER_ID, "PRODUCER_ID"},
+        {IPC_OP_TOPIC_ADD_PARTITIONS, "TOPIC_ADD_PARTITIONS"},
+        {IPC_EVT_KV, "EVT_KV"},
+        {IPC_EVT_GROUP, "EVT_GROUP"},
+    };
+
+    for (size_t i = 0; i < SL_ARRAY_LEN(ops); i++)
+        assert_string_equal(ipc_op_name(ops[i].op), ops[i].name);
+    assert_string_equal(ipc_op_name(23), "?");
+    assert_string_equal(ipc_op_name(69), "?");
+
+    assert_string_equal(ipc_group_state_name(IPC_GROUP_EMPTY), "Empty");
+    assert_string_equal(ipc_group_state_name(IPC_GROUP_PREPARING_REBALANCE),
+                        "PreparingRebalance");
+    assert_string_equal(ipc_group_state_name(IPC_GROUP_COMPLETING_REBALANCE),
+                        "CompletingRebalance");
+    assert_string_equal(ipc_group_state_name(IPC_GROUP_STABLE), "Stable");
+    assert_string_equal(ipc_group_state_name(IPC_GROUP_DEAD), "Dead");
+    assert_string_equal(ipc_group_state_name(5), "?");
+    assert_string_equal(ipc_group_state_name(-1), "?");
+}
+
+/* [IPC-3] The error codes are wire values (header status, per-entry status
+ * and the group error fields): they must not move. */
+static void
+test_error_code_values(void **state)
+{
+    (void)state;
+    assert_int_equal(SL_E_EXISTS, -10092);
+    assert_int_equal(SL_E_RANGE, -10090);
+    assert_int_equal(SL_E_NOKEY, -10081);
+    assert_int_equal(SL_E_CONFLICT, -10080);
+    assert_int_equal(SL_E_UNKNOWN_MEMBER, -10079);
+    assert_int_equal(SL_E_GENERATION, -10078);
+    assert_int_equal(SL_E_REBALANCE, -10077);
+    assert_int_equal(SL_E_MEMBER_REQUIRED, -10076);
+    assert_int_equal(SL_E_FENCED, -10075);
+    assert_int_equal(SL_E_NOGROUP, -10074);
+    assert_int_equal(SL_E_NOTEMPTY, -10073);
+    assert_int_equal(SL_E_GROUP_PROTOCOL, -10072);
+    assert_int_equal(SL_E_SEQUENCE, -10071);
+    assert_int_equal(SL_E_PRODUCER_EPOCH, -10070);
+}
+
+/* ---- coordination ops: rejection ---------------------------------------- */
+
+/* [IPC-1] rule 3 and [IPC-4.10]: a KV_WRITE op kind other than PUT, DELETE
+ * or CHECK, an expect below IPC_KV_ANY, and a value on a DELETE or CHECK are
+ * refused by the decoder, and by the encoder before it. */
+static void
+test_bad_kv_ops(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    static const struct {
+        const char *hex; /* one op: kind, key "k", expect, value */
+        int ok;
+    } cases[] = {
+        {"01 0001 6b 0000000000000000 00000001 76", 1}, /* PUT */
+        {"02 0001 6b ffffffffffffffff 00000000", 1},    /* DELETE, ANY */
+        {"03 0001 6b 0000000000000005 00000000", 1},    /* CHECK */
+        {"00 0001 6b 0000000000000000 00000000", 0},    /* kind 0 */
+        {"04 0001 6b 0000000000000000 00000000", 0},    /* kind 4 */
+        {"ff 0001 6b 0000000000000000 00000000", 0},    /* kind 255 */
+        {"01 0001 6b fffffffffffffffe 00000000", 0},    /* expect -2 */
+        {"01 0001 6b 8000000000000000 00000000", 0},    /* expect INT64_MIN */
+        {"02 0001 6b 0000000000000000 00000001 76", 0}, /* DELETE + value */
+        {"03 0001 6b 0000000000000001 00000001 76", 0}, /* CHECK + value */
+    };
+
+    for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
+        sl_buf op = {0};
+        hex_to_buf("00000000 00000001", &b);
+        hex_to_buf(cases[i].hex, &op);
+        assert_int_equal(sl_buf_append(&b, op.p, op.n), 0);
+        sl_buf_fini(&op);
+        assert_int_equal(decode_any(K_KV_WRITE_REQ, sl_slice_make(b.p, b.n)),
+                         cases[i].ok ? 0 : SL_E_MALFORMED);
+    }
+
+    ipc_kv_op bad[] = {
+        {0, sl_slice_str("k"), 0, sl_slice_make(NULL, 0)},
+        {IPC_KV_CHECK + 1, sl_slice_str("k"), 0, sl_slice_make(NULL, 0)},
+        {IPC_KV_PUT, sl_slice_str("k"), -2, sl_slice_make(NULL, 0)},
+        {IPC_KV_DELETE, sl_slice_str("k"), IPC_KV_ANY, sl_slice_str("v")},
+        {IPC_KV_CHECK, sl_slice_str("k"), 3, sl_slice_str("v")},
+    };
+    ipc_kv_op good = {IPC_KV_PUT, sl_slice_str("k"), 0, sl_slice_str("v")};
+    for (size_t i = 0; i < SL_ARRAY_LEN(bad); i++) {
+        ipc_kv_op two[2] = {good, bad[i]};
+        assert_int_equal(ipc_kv_write_req_encode(&b, 0, &bad[i], 1),
+                         SL_E_INVAL);
+        assert_int_equal(ipc_kv_write_req_encode(&b, 0, two, 2), SL_E_INVAL);
+    }
+    sl_buf_fini(&b);
+}
+
+/* [IPC-1] rule 3: u8 flags are 0 or 1, group states 0..4, and the flag
+ * combinations that make no sense are refused. */
+static void
+test_bad_flags_and_states(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    ipc_event e;
+    static const struct {
+        int k;           /* enum kind, or -1 for an event (whole message) */
+        const char *hex; /* the body */
+        int ok;
+    } cases[] = {
+        /* KV_SCAN reply: revision, more, count, entries */
+        {K_KV_SCAN_REP, "0000000000000001 00 00000000", 1},
+        {K_KV_SCAN_REP,
+         "0000000000000001 01 00000001 0001 6b "
+         "0000000000000001 00000000",
+         1},
+        {K_KV_SCAN_REP, "0000000000000001 02 00000000", 0},
+        {K_KV_SCAN_REP, "0000000000000001 01 00000000", 0}, /* more, none */
+        /* OFFSET_FETCH request: group, all, count, entries */
+        {K_FETCH_REQ, "0001 67 01 00000000", 1},
+        {K_FETCH_REQ, "0001 67 02 00000000", 0},
+        {K_FETCH_REQ, "0001 67 ff 00000000", 0},
+        {K_FETCH_REQ, "0001 67 01 00000001 0001 74 00000000", 0},
+        {K_FETCH_REQ, "0001 67 00 00000001 0001 74 00000000", 1},
+        /* TOPIC_ADD_PARTITIONS: name, count, validate_only */
+        {K_ADD_PARTITIONS_REQ, "0001 74 00000004 01", 1},
+        {K_ADD_PARTITIONS_REQ, "0001 74 00000004 02", 0},
+        /* GROUP_LIST reply: state 4 is the last one */
+        {K_GROUP_LIST_REP, "00000001 0001 67 0000 04", 1},
+        {K_GROUP_LIST_REP, "00000001 0001 67 0000 05", 0},
+        {K_GROUP_LIST_REP, "00000001 0001 67 0000 ff", 0},
+        /* GROUP_DESCRIBE reply: error, group, state, type, name, members */
+        {K_GROUP_DESCRIBE_REP,
+         "00000001 00000000 0001 67 03 0000 0000 00000000", 1},
+        {K_GROUP_DESCRIBE_REP,
+         "00000001 00000000 0001 67 05 0000 0000 00000000", 0},
+        /* events */
+        {-1,
+         "534c0143 00000000 0001 6b 0000000000000002 0000000000000001 01 "
+         "00000000",
+         1},
+        {-1,
+         "534c0143 00000000 0001 6b 0000000000000002 0000000000000001 02 "
+         "00000000",
+         0},
+        {-1,
+         "534c0143 00000000 0001 6b 0000000000000002 0000000000000001 01 "
+         "00000001 76",
+         0},
+        {-1, "534c0144 00000000 0001 67 00000003 02", 1},
+        {-1, "534c0144 00000000 0001 67 00000003 05", 0},
+    };
+
+    for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
+        int rc;
+        hex_to_buf(cases[i].hex, &b);
+        if (cases[i].k < 0)
+            rc = ipc_event_decode(sl_slice_make(b.p, b.n), &e);
+        else
+            rc = decode_any((enum kind)cases[i].k, sl_slice_make(b.p, b.n));
+        assert_int_equal(rc, cases[i].ok ? 0 : SL_E_MALFORMED);
+    }
+
+    ipc_group_listing gl = {sl_slice_str("g"), sl_slice_str("c"), 5};
+    assert_int_equal(ipc_group_list_rep_encode(&b, &gl, 1), SL_E_INVAL);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-1] rule 2: the smallest element sizes listed in docs/ipc.md are the
+ * real wire sizes of elements whose strs and bytes are all empty.  Three
+ * such elements as the last array decode (a size that was too large would
+ * refuse them), and a count of four over the same bytes is refused. */
+static void
+test_min_element_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        enum kind k;
+        const char *prefix_hex; /* fields before the count */
+        const char *elem_hex;   /* one smallest element */
+        size_t size;            /* as listed in docs/ipc.md */
+    } cases[] = {
+        {K_KV_GET_REQ, "", "0000", 2},
+        {K_KV_GET_REP, "0000000000000001", "00000000 0000000000000000 00000000",
+         16},
+        {K_KV_WRITE_REQ, "00000000", "01 0000 0000000000000000 00000000", 15},
+        {K_KV_SCAN_REP, "0000000000000001 00", "0000 0000000000000000 00000000",
+         14},
+        {K_JOIN_REQ,
+         "0001 67 0000 0000 0000 00000000 00000000 0000 0000 00000000",
+         "0000 00000000", 6},
+        {K_JOIN_REP, "00000000 00000001 0000 0000 0000", "0000 0000 00000000",
+         8},
+        {K_SYNC_REQ, "0001 67 00000001 0000 0000 0000 0000", "0000 00000000",
+         6},
+        {K_LEAVE_REQ, "0001 67", "0000 0000", 4},
+        {K_LEAVE_REP, "00000000", "00000000", 4},
+        {K_GROUP_LIST_REP, "", "0000 0000 00", 5},
+        {K_NAMES_REQ, "", "0000", 2},
+        {K_GROUP_DESCRIBE_REP, "", "00000000 0000 00 0000 0000 00000000", 15},
+        {K_GROUP_DESCRIBE_REP, "00000001 00000000 0001 67 03 0000 0000",
+         "0000 0000 0000 0000 00000000 00000000", 16},
+        {K_GROUP_DELETE_REP, "", "00000000", 4},
+        {K_COMMIT_REQ, "0001 67 00000001 0000 0000",
+         "0000 00000000 0000000000000000 00000000 0000", 20},
+        {K_COMMIT_REP, "", "00000000", 4},
+        {K_FETCH_REQ, "0001 67 00", "0000 00000000", 6},
+        {K_FETCH_REP, "00000000",
+         "0000 00000000 0000000000000000 00000000 0000 00000000", 24},
+    };
+    sl_buf b = {0}, elem = {0};
+
+    for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
+        hex_to_buf(cases[i].elem_hex, &elem);
+        assert_int_equal(elem.n, cases[i].size);
+        for (uint32_t count = 3; count <= 4; count++) {
+            hex_to_buf(cases[i].prefix_hex, &b);
+            assert_int_equal(sl_buf_put_u32be(&b, count), 0);
+            for (int j = 0; j < 3; j++)
+                assert_int_equal(sl_buf_append(&b, elem.p, elem.n), 0);
+            assert_int_equal(decode_any(cases[i].k, sl_slice_make(b.p, b.n)),
+                             count == 3 ? 0 : SL_E_MALFORMED);
+        }
+    }
+    sl_buf_fini(&elem);
+    sl_buf_fini(&b);
+}
+
+/* _next after a failed decode yields nothing, nested cursors included. */
+static void
+test_coord_next_after_failure(void **state)
+{
+    (void)state;
+    ipc_group_describe_rep d;
+    ipc_group_info g;
+    ipc_group_member_info x;
+    ipc_kv_write_req w;
+    ipc_kv_op op;
+    sl_buf b = {0};
+
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(ipc_group_info_next_member(&g, &x), 0);
+    /* One group announcing one member, whose bytes are missing. */
+    hex_to_buf("00000001 00000000 0001 67 03 0000 0000 00000001", &b);
+    assert_int_equal(ipc_group_describe_rep_decode(sl_slice_make(b.p, b.n), &d),
+                     SL_E_MALFORMED);
+    assert_int_equal(ipc_group_describe_rep_next(&d, &g), 0);
+    hex_to_buf("00000000 00000001 09 0001 6b 0000000000000000 00000000", &b);
+    assert_int_equal(ipc_kv_write_req_decode(sl_slice_make(b.p, b.n), &w),
+                     SL_E_MALFORMED);
+    assert_int_equal(ipc_kv_write_req_next(&w, &op), 0);
+    sl_buf_fini(&b);
+}
+
+/* ---- coordination test vectors from docs/ipc.md ------------------------- */
+
+/* Decode hex into b and check that it is a message of op, status 0. */
+static sl_slice
+vector_body(const char *hex, sl_buf *b, int op)
+{
+    hex_to_buf(hex, b);
+    return body_of(b, op, 0);
+}
+
+/* The encoder made exactly the bytes of the vector. */
+static void
+assert_same_bytes(const sl_buf *a, const sl_buf *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_memory_equal(a->p, b->p, a->n);
+}
+
+/* [IPC-4.9] KV_GET reply: one key found, one absent. */
+static void
+test_vector_kv_get_rep(void **state)
+{
+    (void)state;
+    sl_buf b = {0}, e = {0};
+    ipc_kv_get_rep m;
+    ipc_kv_entry x;
+
+    sl_slice body = vector_body("53 4c 01 09 00000000"
+                                "0000000000000007"
+                                "00000002"
+                                "00000000 0000000000000005 00000002 6869"
+                                "ffffd89f 0000000000000000 00000000",
+                                &b, IPC_OP_KV_GET);
+    assert_int_equal(ipc_kv_get_rep_decode(body, &m), 0);
+    assert_int_equal(m.revision, 7);
+    assert_int_equal(m.count, 2);
+    assert_int_equal(ipc_kv_get_rep_next(&m, &x), 1);
+    assert_int_equal(x.status, 0);
+    assert_int_equal(x.version, 5);
+    assert_true(sl_slice_eq_str(x.value, "hi"));
+    assert_int_equal(ipc_kv_get_rep_next(&m, &x), 1);
+    assert_int_equal(x.status, SL_E_NOKEY);
+    assert_int_equal(x.version, 0);
+    assert_int_equal(x.value.n, 0);
+    assert_int_equal(ipc_kv_get_rep_next(&m, &x), 0);
+
+    ipc_kv_entry v[2] = {{.version = 5, .value = sl_slice_str("hi")},
+                         {.status = SL_E_NOKEY}};
+    assert_int_equal(ipc_kv_get_rep_encode(&e, 7, v, 2), 0);
+    assert_same_bytes(&e, &b);
+    sl_buf_fini(&e);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.10] KV_WRITE request: create a key that must be absent, and delete
+ * another unconditionally. */
+static void
+test_vector_kv_write_req(void **state)
+{
+    (void)state;
+    sl_buf b = {0}, e = {0};
+    ipc_kv_write_req m;
+    ipc_kv_op op;
+
+    sl_slice body =
+        vector_body("53 4c 01 0a 00000000"
+                    "00000000"
+                    "00000002"
+                    "01 0007 6d712f732f6331 0000000000000000 00000002 6869"
+                    "02 0006 6d712f722f74 ffffffffffffffff 00000000",
+                    &b, IPC_OP_KV_WRITE);
+    assert_int_equal(ipc_kv_write_req_decode(body, &m), 0);
+    assert_int_equal(m.count, 2);
+    assert_int_equal(ipc_kv_write_req_next(&m, &op), 1);
+    assert_int_equal(op.kind, IPC_KV_PUT);
+    assert_true(sl_slice_eq_str(op.key, "mq/s/c1"));
+    assert_int_equal(op.expect, 0);
+    assert_true(sl_slice_eq_str(op.value, "hi"));
+    assert_int_equal(ipc_kv_write_req_next(&m, &op), 1);
+    assert_int_equal(op.kind, IPC_KV_DELETE);
+    assert_true(sl_slice_eq_str(op.key, "mq/r/t"));
+    assert_int_equal(op.expect, IPC_KV_ANY);
+    assert_int_equal(ipc_kv_write_req_next(&m, &op), 0);
+
+    ipc_kv_op ops[2] = {
+        {IPC_KV_PUT, sl_slice_str("mq/s/c1"), 0, sl_slice_str("hi")},
+        {IPC_KV_DELETE, sl_slice_str("mq/r/t"), IPC_KV_ANY,
+         sl_slice_make(NULL, 0)}};
+    assert_int_equal(ipc_kv_write_req_encode(&e, 0, ops, 2), 0);
+    assert_same_bytes(&e, &b);
+    sl_buf_fini(&e);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.12] GROUP_JOIN reply: MEMBER_REQUIRED with the assigned id, and a
+ * HEARTBEAT reply telling the member to join again. */
+static void
+test_vector_group_replies(void **state)
+{
+    (void)state;
+    sl_buf b = {0}, e = {0};
+    ipc_join_rep m;
+    int32_t err;
+
+    sl_slice body = vector_body("53 4c 01 0c 00000000"
+                                "ffffd8a4"      /* SL_E_MEMBER_REQUIRED */
+                                "ffffffff"      /* generation -1 */
+                                "0000"          /* protocol_name "" */
+                                "0000"          /* leader "" */
+                                "0004 632d3031" /* member_id "c-01" */
+                                "00000000",     /* no members */
+                                &b, IPC_OP_GROUP_JOIN);
+    assert_int_equal(ipc_join_rep_decode(body, &m), 0);
+    assert_int_equal(m.error, SL_E_MEMBER_REQUIRED);
+    assert_int_equal(m.generation, -1);
+    assert_true(sl_slice_eq_str(m.member_id, "c-01"));
+    assert_int_equal(m.nmembers, 0);
+    ipc_join_rep j = {.error = SL_E_MEMBER_REQUIRED,
+                      .generation = -1,
+                      .member_id = sl_slice_str("c-01")};
+    assert_int_equal(ipc_join_rep_encode(&e, &j, NULL, 0), 0);
+    assert_same_bytes(&e, &b);
+
+    body = vector_body("53 4c 01 0e 00000000 ffffd8a3", &b,
+                       IPC_OP_GROUP_HEARTBEAT);
+    assert_int_equal(ipc_group_error_rep_decode(body, &err), 0);
+    assert_int_equal(err, SL_E_REBALANCE);
+    assert_int_equal(
+        ipc_group_error_rep_encode(&e, IPC_OP_GROUP_HEARTBEAT, SL_E_REBALANCE),
+        0);
+    assert_same_bytes(&e, &b);
+    sl_buf_fini(&e);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-4.13] OFFSET_COMMIT request outside the group protocol. */
+static void
+test_vector_offset_commit_req(void **state)
+{
+    (void)state;
+    sl_buf b = {0}, e = {0};
+    ipc_commit_req m;
+    ipc_commit_entry x;
+
+    sl_slice body = vector_body("53 4c 01 13 00000000"
+                                "0001 67"  /* group "g" */
+                                "ffffffff" /* generation -1 */
+                                "0000"     /* member_id "" */
+                                "0000"     /* instance_id "" */
+                                "00000001"
+                                "0006 6f7264657273" /* "orders" */
+                                "00000002"          /* partition 2 */
+                                "000000000000002a"  /* offset 42 */
+                                "ffffffff"          /* leader_epoch -1 */
+                                "0000",             /* metadata "" */
+                                &b, IPC_OP_OFFSET_COMMIT);
+    assert_int_equal(ipc_commit_req_decode(body, &m), 0);
+    assert_true(sl_slice_eq_str(m.group, "g"));
+    assert_int_equal(m.generation, -1);
+    assert_int_equal(m.count, 1);
+    assert_int_equal(ipc_commit_req_next(&m, &x), 1);
+    assert_true(sl_slice_eq_str(x.topic, "orders"));
+    assert_int_equal(x.partition, 2);
+    assert_int_equal(x.offset, 42);
+    assert_int_equal(x.leader_epoch, -1);
+    assert_int_equal(x.metadata.n, 0);
+
+    ipc_commit_req q = {.group = sl_slice_str("g"), .generation = -1};
+    ipc_commit_entry c = {sl_slice_str("orders"), 2, 42, -1,
+                          sl_slice_make(NULL, 0)};
+    assert_int_equal(ipc_commit_req_encode(&e, &q, &c, 1), 0);
+    assert_same_bytes(&e, &b);
+    sl_buf_fini(&e);
+    sl_buf_fini(&b);
+}
+
+/* [IPC-5] EVT_KV: key mq/r/t deleted at revision 8. */
+static void
+test_vector_evt_kv(void **state)
+{
+    (void)state;
+    sl_buf b = {0}, e = {0};
+    ipc_event g;
+
+    hex_to_buf("53 4c 01 43 00000000"
+               "0006 6d712f722f74"
+               "0000000000000008"
+               "0000000000000007"
+               "01"
+               "00000000",
+               &b);
+    assert_int_equal(ipc_event_decode(sl_slice_make(b.p, b.n), &g), 0);
+    assert_int_equal(g.op, IPC_EVT_KV);
+    assert_true(sl_slice_eq_str(g.key, "mq/r/t"));
+    assert_int_equal(g.version, 8);
+    assert_int_equal(g.prev_revision, 7);
+    assert_int_equal(g.deleted, 1);
+    assert_int_equal(g.value.n, 0);
+    assert_int_equal(ipc_event_encode(&e, &g), 0);
+    assert_same_bytes(&e, &b);
+    sl_buf_fini(&e);
+    sl_buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -1195,6 +2813,27 @@ main(void)
         cmocka_unit_test(test_vector_read_rep),
         cmocka_unit_test(test_vector_event),
         cmocka_unit_test(test_vector_error),
+        cmocka_unit_test(test_kv_get_roundtrip),
+        cmocka_unit_test(test_kv_write_roundtrip),
+        cmocka_unit_test(test_kv_scan_roundtrip),
+        cmocka_unit_test(test_join_roundtrip),
+        cmocka_unit_test(test_sync_heartbeat_roundtrip),
+        cmocka_unit_test(test_leave_list_delete_roundtrip),
+        cmocka_unit_test(test_group_describe_roundtrip),
+        cmocka_unit_test(test_offset_commit_fetch_roundtrip),
+        cmocka_unit_test(test_producer_id_add_partitions_roundtrip),
+        cmocka_unit_test(test_coord_event_roundtrip),
+        cmocka_unit_test(test_coord_names),
+        cmocka_unit_test(test_error_code_values),
+        cmocka_unit_test(test_bad_kv_ops),
+        cmocka_unit_test(test_bad_flags_and_states),
+        cmocka_unit_test(test_min_element_sizes),
+        cmocka_unit_test(test_coord_next_after_failure),
+        cmocka_unit_test(test_vector_kv_get_rep),
+        cmocka_unit_test(test_vector_kv_write_req),
+        cmocka_unit_test(test_vector_group_replies),
+        cmocka_unit_test(test_vector_offset_commit_req),
+        cmocka_unit_test(test_vector_evt_kv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -792,12 +792,15 @@ int ipc_add_partitions_req_decode(sl_slice body, sl_slice *name, int32_t *count,
  * IPC_EVT_TOPIC_CREATED:  str topic, i32 partitions
  * IPC_EVT_TOPIC_DELETED:  str topic, i32 partitions (0)
  * IPC_EVT_KV:             str key, i64 version (the write's revision),
- *                         i64 prev_revision (the store's revision before
- *                         this write: a subscriber that saw another
- *                         revision last has missed events and must
- *                         rescan), u8 deleted, bytes value (empty when
- *                         deleted).  One event per key written; keys
- *                         starting with "__" are not announced.
+ *                         i64 prev_revision (the revision of the last
+ *                         write announced before this one — writes of
+ *                         "__" keys only are not announced and do not
+ *                         count — or, first after a start, the store's
+ *                         revision: a subscriber whose last seen version
+ *                         is another has missed events and must rescan),
+ *                         u8 deleted, bytes value (empty when deleted).
+ *                         One event per key written; keys starting with
+ *                         "__" are not announced.
  * IPC_EVT_GROUP:          str group, i32 generation, u8 state — the group
  *                         began or ended a rebalance (a hint for members
  *                         to heartbeat early)

@@ -46,6 +46,7 @@
 enum {
     MIN_KV = 2 + 2,
     MIN_TOPIC_ENTRY = 2 + 4,
+    MIN_TIER_PART = 4 + 6 * 8 + 4 + 4 + 8 + 2,
     MIN_PART_INFO = 4 + 8 + 8 + 4 + 8,
     MIN_APPEND_ENTRY = 2 + 4 + 4,
     MIN_APPEND_RESULT = 4 + 8 + 8 + 8 + 8,
@@ -118,6 +119,8 @@ ipc_op_name(int op)
         return "PRODUCER_ID";
     case IPC_OP_TOPIC_ADD_PARTITIONS:
         return "TOPIC_ADD_PARTITIONS";
+    case IPC_OP_TIER_STATUS:
+        return "TIER_STATUS";
     case IPC_EVT_ADVANCE:
         return "EVT_ADVANCE";
     case IPC_EVT_TOPIC_CREATED:
@@ -2354,4 +2357,79 @@ ipc_event_decode(sl_slice msg, ipc_event *e)
 fail:
     memset(e, 0, sizeof(*e));
     return SL_E_MALFORMED;
+}
+
+/* ---- TIER_STATUS -------------------------------------------------------- */
+
+int
+ipc_tier_status_req_encode(sl_buf *b, sl_slice topic)
+{
+    return name_req_encode(b, IPC_OP_TIER_STATUS, topic);
+}
+
+int
+ipc_tier_status_req_decode(sl_slice body, sl_slice *topic)
+{
+    return name_req_decode(body, topic);
+}
+
+int
+ipc_tier_status_rep_encode(sl_buf *b, const ipc_tier_part *p, size_t n)
+{
+    wr w = w_begin(b, IPC_OP_TIER_STATUS, 0);
+    w_count(&w, n);
+    for (size_t i = 0; i < n && w.rc == 0; i++) {
+        w_i32(&w, p[i].partition);
+        w_i64(&w, p[i].local_start);
+        w_i64(&w, p[i].local_end);
+        w_i64(&w, p[i].local_bytes);
+        w_i64(&w, p[i].remote_start);
+        w_i64(&w, p[i].remote_end);
+        w_i64(&w, p[i].remote_bytes);
+        w_i32(&w, p[i].remote_segments);
+        w_i32(&w, p[i].pending_offload);
+        w_i64(&w, p[i].failures);
+        w_str(&w, p[i].last_error);
+    }
+    return w.rc;
+}
+
+static int
+rd_tier_part(sl_rd *r, void *out)
+{
+    ipc_tier_part *p = out;
+    if (rd_i32(r, &p->partition) != 0 || rd_i64(r, &p->local_start) != 0 ||
+        rd_i64(r, &p->local_end) != 0 || rd_i64(r, &p->local_bytes) != 0 ||
+        rd_i64(r, &p->remote_start) != 0 || rd_i64(r, &p->remote_end) != 0 ||
+        rd_i64(r, &p->remote_bytes) != 0 ||
+        rd_i32(r, &p->remote_segments) != 0 ||
+        rd_i32(r, &p->pending_offload) != 0 || rd_i64(r, &p->failures) != 0 ||
+        ipc_rd_str(r, &p->last_error) != 0)
+        return SL_E_MALFORMED;
+    return 0;
+}
+
+int
+ipc_tier_status_rep_decode(sl_slice body, ipc_tier_status_rep *m)
+{
+    sl_rd r;
+    ipc_tier_part p;
+
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (rd_array(&r, MIN_TIER_PART, rd_tier_part, &p, &m->count, &m->it_) !=
+            0 ||
+        rd_end(&r) != 0) {
+        m->it_ = rd_empty();
+        m->count = 0;
+        return SL_E_MALFORMED;
+    }
+    return 0;
+}
+
+int
+ipc_tier_status_rep_next(ipc_tier_status_rep *m, ipc_tier_part *p)
+{
+    IPC_NEXT(&m->it_, rd_tier_part, p);
 }

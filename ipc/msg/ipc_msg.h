@@ -58,6 +58,7 @@ enum ipc_op {
     IPC_OP_OFFSET_FETCH = 20,
     IPC_OP_PRODUCER_ID = 21,
     IPC_OP_TOPIC_ADD_PARTITIONS = 22,
+    IPC_OP_TIER_STATUS = 23,
     /* events, published on the pub socket */
     IPC_EVT_ADVANCE = 64,
     IPC_EVT_TOPIC_CREATED = 65,
@@ -827,5 +828,32 @@ typedef struct ipc_event {
 int ipc_event_encode(sl_buf *b, const ipc_event *e);
 /* Decode a whole event message (header included). */
 int ipc_event_decode(sl_slice msg, ipc_event *e);
+
+/* ---- TIER_STATUS [IPC-4.23] ---------------------------------------------
+ * req:  str topic
+ * rep:  array of { i32 partition, i64 local_start, i64 local_end,
+ *                  i64 local_bytes, i64 remote_start, i64 remote_end,
+ *                  i64 remote_bytes, i32 remote_segments,
+ *                  i32 pending_offload, i64 failures, str last_error }
+ * remote_start / remote_end are -1 when the tier holds nothing. */
+typedef struct ipc_tier_part {
+    int32_t partition;
+    int64_t local_start, local_end, local_bytes;
+    int64_t remote_start, remote_end, remote_bytes;
+    int32_t remote_segments, pending_offload;
+    int64_t failures;
+    sl_slice last_error;
+} ipc_tier_part;
+
+typedef struct ipc_tier_status_rep {
+    uint32_t count;
+    sl_rd it_;
+} ipc_tier_status_rep;
+
+int ipc_tier_status_req_encode(sl_buf *b, sl_slice topic);
+int ipc_tier_status_req_decode(sl_slice body, sl_slice *topic);
+int ipc_tier_status_rep_encode(sl_buf *b, const ipc_tier_part *p, size_t n);
+int ipc_tier_status_rep_decode(sl_slice body, ipc_tier_status_rep *m);
+int ipc_tier_status_rep_next(ipc_tier_status_rep *m, ipc_tier_part *p);
 
 #endif /* IPC_MSG_H */

@@ -900,6 +900,50 @@ handle_offsets(ss_server *s, ss_ctx *c, sl_slice body)
 }
 
 static void
+handle_tier_status(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    sl_slice name;
+    if (ipc_tier_status_req_decode(body, &name) != 0) {
+        s->n_malformed++;
+        ss__reply_err(s, c, IPC_OP_TIER_STATUS, SL_E_MALFORMED,
+                      "malformed TIER_STATUS");
+        return;
+    }
+    ss_topic *t = ss_store_topic_find(s->store, name);
+    if (t == NULL) {
+        ss__reply_err(s, c, IPC_OP_TIER_STATUS, SL_E_NOTOPIC, "unknown topic");
+        return;
+    }
+    int32_t np = ss_topic_partitions(t);
+    ipc_tier_part *ps = calloc((size_t)np, sizeof(*ps));
+    ss_tier_part_status *st = calloc((size_t)np, sizeof(*st));
+    if (ps == NULL || st == NULL) {
+        free(ps);
+        free(st);
+        ss__reply_err(s, c, IPC_OP_TIER_STATUS, -ENOMEM, "out of memory");
+        return;
+    }
+    for (int32_t p = 0; p < np; p++) {
+        ss_tier_svc_status(s->tier, ss_topic_log(t, p), &st[p]);
+        ps[p].partition = p;
+        ps[p].local_start = st[p].local_start;
+        ps[p].local_end = st[p].local_end;
+        ps[p].local_bytes = st[p].local_bytes;
+        ps[p].remote_start = st[p].remote_start;
+        ps[p].remote_end = st[p].remote_end;
+        ps[p].remote_bytes = st[p].remote_bytes;
+        ps[p].remote_segments = st[p].remote_segments;
+        ps[p].pending_offload = st[p].pending_offload;
+        ps[p].failures = st[p].failures;
+        ps[p].last_error = sl_slice_str(st[p].last_error);
+    }
+    ipc_tier_status_rep_encode(&s->out, ps, (size_t)np);
+    free(ps);
+    free(st);
+    ss__ctx_send(c, &s->out);
+}
+
+static void
 handle(ss_server *s, ss_ctx *c)
 {
     sl_slice msg = sl_slice_make(nng_msg_body(c->req), nng_msg_len(c->req));
@@ -970,6 +1014,9 @@ handle(ss_server *s, ss_ctx *c)
             break;
         case IPC_OP_TOPIC_ADD_PARTITIONS:
             handle_add_partitions(s, c, body);
+            break;
+        case IPC_OP_TIER_STATUS:
+            handle_tier_status(s, c, body);
             break;
         default:
             s->n_malformed++;

@@ -49,6 +49,7 @@ usage(FILE *out)
         "  group list | group describe NAME... | group delete NAME...\n"
         "  group offsets NAME   (committed offsets)\n"
         "  events [--count N] [--seconds S]   (print segstore's events)\n"
+        "  tier status TOPIC   (local vs. tiered ranges and bytes)\n"
         "\n"
         "The segstore URL defaults to $SLUICE_SEGSTORE, else\n"
         "ipc://$PWD/data/segstore.sock.\n");
@@ -107,6 +108,65 @@ json_str(FILE *f, sl_slice s)
             fputc(ch, f);
     }
     fputc('"', f);
+}
+
+/* ---- tier status ----------------------------------------------------------
+ */
+
+static int
+tier_status(ctl *c, const char *topic)
+{
+    ipc_tier_status_req_encode(&c->req, sl_slice_str(topic));
+    int rc = call(c);
+    if (rc != 0)
+        return rc;
+    ipc_tier_status_rep m;
+    if (ipc_tier_status_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) !=
+        0) {
+        fprintf(stderr, "sluice-ctl: malformed TIER_STATUS reply\n");
+        return 2;
+    }
+    ipc_tier_part p;
+    if (!c->json)
+        printf("%-4s %-25s %-12s %-25s %-12s %-5s %-7s %-5s %s\n", "part",
+               "local", "local_bytes", "remote", "remote_bytes", "segs",
+               "pending", "fails", "last_error");
+    int first = 1;
+    if (c->json)
+        printf("[");
+    while (ipc_tier_status_rep_next(&m, &p) == 1) {
+        if (c->json) {
+            printf("%s{\"partition\":%d,\"local_start\":%" PRId64
+                   ",\"local_end\":%" PRId64 ",\"local_bytes\":%" PRId64
+                   ",\"remote_start\":%" PRId64 ",\"remote_end\":%" PRId64
+                   ",\"remote_bytes\":%" PRId64
+                   ",\"remote_segments\":%d,\"pending_offload\":%d,"
+                   "\"failures\":%" PRId64 ",\"last_error\":",
+                   first ? "" : ",", p.partition, p.local_start, p.local_end,
+                   p.local_bytes, p.remote_start, p.remote_end, p.remote_bytes,
+                   p.remote_segments, p.pending_offload, p.failures);
+            json_str(stdout, p.last_error);
+            printf("}");
+            first = 0;
+            continue;
+        }
+        char lr[64], rr[64];
+        snprintf(lr, sizeof(lr), "[%" PRId64 ",%" PRId64 ")", p.local_start,
+                 p.local_end);
+        if (p.remote_start >= 0)
+            snprintf(rr, sizeof(rr), "[%" PRId64 ",%" PRId64 ")",
+                     p.remote_start, p.remote_end);
+        else
+            snprintf(rr, sizeof(rr), "-");
+        printf("%-4d %-25s %-12" PRId64 " %-25s %-12" PRId64
+               " %-5d %-7d %-5" PRId64 " %.*s\n",
+               p.partition, lr, p.local_bytes, rr, p.remote_bytes,
+               p.remote_segments, p.pending_offload, p.failures,
+               (int)p.last_error.n, (const char *)p.last_error.p);
+    }
+    if (c->json)
+        printf("]\n");
+    return 0;
 }
 
 /* ---- topic commands --------------------------------------------------------
@@ -696,6 +756,9 @@ main(int argc, char **argv)
         rc = ctl_group(&c, ac - 1, av + 1);
     } else if (strcmp(av[0], "events") == 0) {
         rc = events(&c, ac - 1, av + 1);
+    } else if (strcmp(av[0], "tier") == 0 && ac >= 3 &&
+               strcmp(av[1], "status") == 0) {
+        rc = tier_status(&c, av[2]);
     } else {
         rc = die_usage("unknown command");
     }

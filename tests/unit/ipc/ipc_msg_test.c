@@ -859,6 +859,48 @@ test_topic_list_roundtrip(void **state)
     sl_buf_fini(&b);
 }
 
+/* [IPC-4.23] TIER_STATUS: request, reply round trip, short element. */
+static void
+test_tier_status_roundtrip(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    sl_slice t;
+    ipc_tier_part p[2] = {{0, 10, 20, 300, 0, 10, 999, 2, 1, 0,
+                           sl_slice_str("")},
+                          {INT32_MAX, INT64_MAX, INT64_MIN, -1, -1, -1, 0, 0, 0,
+                           7, sl_slice_str("PUT x: HTTP 503")}},
+                  g;
+    ipc_tier_status_rep m;
+
+    assert_int_equal(ipc_tier_status_req_encode(&b, sl_slice_str("orders")), 0);
+    assert_int_equal(
+        ipc_tier_status_req_decode(body_of(&b, IPC_OP_TIER_STATUS, 0), &t), 0);
+    assert_slice_eq(t, sl_slice_str("orders"));
+    assert_int_equal(ipc_tier_status_rep_encode(&b, p, 2), 0);
+    sl_slice body = body_of(&b, IPC_OP_TIER_STATUS, 0);
+    assert_int_equal(ipc_tier_status_rep_decode(body, &m), 0);
+    assert_int_equal(m.count, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ipc_tier_status_rep_next(&m, &g), 1);
+        assert_int_equal(g.partition, p[i].partition);
+        assert_int_equal(g.local_start, p[i].local_start);
+        assert_int_equal(g.local_end, p[i].local_end);
+        assert_int_equal(g.remote_end, p[i].remote_end);
+        assert_int_equal(g.remote_bytes, p[i].remote_bytes);
+        assert_int_equal(g.pending_offload, p[i].pending_offload);
+        assert_int_equal(g.failures, p[i].failures);
+        assert_slice_eq(g.last_error, p[i].last_error);
+    }
+    assert_int_equal(ipc_tier_status_rep_next(&m, &g), 0);
+    /* Every truncation is refused. */
+    for (size_t n = 0; n < body.n; n++)
+        assert_int_equal(
+            ipc_tier_status_rep_decode(sl_slice_make(body.p, n), &m),
+            SL_E_MALFORMED);
+    sl_buf_fini(&b);
+}
+
 static void
 test_topic_describe_rep_roundtrip(void **state)
 {
@@ -2330,13 +2372,14 @@ test_coord_names(void **state)
         {IPC_OP_OFFSET_FETCH, "OFFSET_FETCH"},
         {IPC_OP_PRODUCER_ID, "PRODUCER_ID"},
         {IPC_OP_TOPIC_ADD_PARTITIONS, "TOPIC_ADD_PARTITIONS"},
+        {IPC_OP_TIER_STATUS, "TIER_STATUS"},
         {IPC_EVT_KV, "EVT_KV"},
         {IPC_EVT_GROUP, "EVT_GROUP"},
     };
 
     for (size_t i = 0; i < SL_ARRAY_LEN(ops); i++)
         assert_string_equal(ipc_op_name(ops[i].op), ops[i].name);
-    assert_string_equal(ipc_op_name(23), "?");
+    assert_string_equal(ipc_op_name(24), "?");
     assert_string_equal(ipc_op_name(69), "?");
 
     assert_string_equal(ipc_group_state_name(IPC_GROUP_EMPTY), "Empty");
@@ -2834,6 +2877,7 @@ main(void)
         cmocka_unit_test(test_vector_group_replies),
         cmocka_unit_test(test_vector_offset_commit_req),
         cmocka_unit_test(test_vector_evt_kv),
+        cmocka_unit_test(test_tier_status_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

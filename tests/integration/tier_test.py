@@ -153,8 +153,12 @@ class Segstore:
     def stop(self, sig=signal.SIGTERM):
         if self.proc:
             self.proc.send_signal(sig)
-            self.proc.wait(20)
+            rc = self.proc.wait(20)
             self.proc = None
+            # A clean stop exits 0 (and a sanitizer report would not).
+            if sig == signal.SIGTERM:
+                assert rc == 0, "segstore exit %d: %s" % (rc,
+                                                          self.read_log())
 
     def ctl(self, *args, check=True, input=None):
         r = subprocess.run([os.path.join(BIN, "sluice-ctl"), "--segstore",
@@ -217,14 +221,14 @@ class TierTest(unittest.TestCase):
         self.seg = Segstore(self.root, self.store).start()
 
     def tearDown(self):
-        for p in (self.seg, self.store):
-            try:
-                p.stop() if p is self.seg else (
-                    p.proc and p.stop())
-            except Exception:
-                if getattr(p, "proc", None):
-                    p.proc.kill()
-        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            self.seg.stop()
+        finally:
+            if self.seg.proc:
+                self.seg.proc.kill()
+            if self.store.proc:
+                self.store.stop()
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def create(self, name, *extra):
         args = ["topic", "create", name, "--partitions", "1",

@@ -285,6 +285,20 @@ class TierTest(unittest.TestCase):
         r = self.seg.ctl("offsets", "t", "0", str(ts)).stdout.split()
         self.assertEqual(int(r[0]), want)
         self.assertIn("SS-TIER", self.seg.read_log())
+        # sluice-dump reads the manifest (both copies) and a segment object
+        # read back into the cache.
+        dump = os.path.join(BIN, "sluice-dump")
+        man = os.path.join(self.seg.data, "t", "0", "tier.manifest")
+        r = subprocess.run([dump, man], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("segments=%d" % len(ents), r.stdout)
+        self.assertIn(ents[0]["keys"][0], r.stdout)
+        cached = os.path.join(self.seg.data, "@tiercache", "t", "0",
+                              "%020d.log" % ents[0]["base"])
+        if os.path.exists(cached):
+            r = subprocess.run([dump, "--verify", cached],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_store_outage_and_corruption(self):
         self.create("t")

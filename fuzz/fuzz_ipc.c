@@ -3,13 +3,17 @@
  *
  * The input is tried as a whole message (ipc_hdr_decode, then its body) and
  * also as a bare body, against every body decoder, request and reply forms
- * alike, and as an event (ipc_event_decode).  For each decoder that accepts
+ * alike (the coordination ops of sections 4.9 to 4.15 included, with
+ * GROUP_DESCRIBE's nested member arrays), and as an event
+ * (ipc_event_decode).  For each decoder that accepts
  * it, every element is walked with *_next (which must yield exactly the
  * announced count), the values are encoded again with the matching encoder
  * and decoded again, and:
  *
  *   - the re-encoded body must be byte-for-byte the body that was decoded
- *     (the encoding is canonical: one byte string per value), and
+ *     (the encoding is canonical: one byte string per value; the one
+ *     exception, the PRODUCER_ID request's reserved flags, is compared only
+ *     when they are 0), and
  *   - the second decode must give the same values as the first.
  *
  * A violation is our bug, so the harness abort()s; input that is merely
@@ -408,6 +412,616 @@ fz_offsets_rep(sl_slice body, sl_buf *b)
     free(v);
 }
 
+/* ---- coordination ops (docs/ipc.md sections 4.9 to 4.15) ------------------
+ */
+
+static void
+fz_names(sl_slice body, sl_buf *b, int op)
+{
+    /* KV_GET requests and GROUP_DESCRIBE / GROUP_DELETE requests share the
+     * wire form (array of str) but not the decoder. */
+    int kv = op == IPC_OP_KV_GET;
+    ipc_kv_get_req kq, kq2;
+    ipc_names_req nq, nq2;
+    uint32_t count;
+    sl_slice s;
+    size_t n = 0;
+
+    if ((kv ? ipc_kv_get_req_decode(body, &kq)
+            : ipc_names_req_decode(body, &nq)) != 0)
+        return;
+    count = kv ? kq.count : nq.count;
+    sl_slice *v = alloc_n(count, sizeof(*v));
+    while (kv ? ipc_kv_get_req_next(&kq, &s) : ipc_names_req_next(&nq, &s)) {
+        check(n < count, "names count");
+        v[n++] = s;
+    }
+    check(n == count, "names count");
+    check((kv ? ipc_kv_get_req_encode(b, v, n)
+              : ipc_names_req_encode(b, op, v, n)) == 0,
+          "names encodes");
+    check(same(enc_body(b, op), body), "names canonical");
+    check((kv ? ipc_kv_get_req_decode(enc_body(b, op), &kq2)
+              : ipc_names_req_decode(enc_body(b, op), &nq2)) == 0,
+          "names round trip");
+    for (size_t i = 0; i < n; i++)
+        check((kv ? ipc_kv_get_req_next(&kq2, &s)
+                  : ipc_names_req_next(&nq2, &s)) == 1 &&
+                  same(s, v[i]),
+              "names entry");
+    free(v);
+}
+
+static void
+fz_kv_get_rep(sl_slice body, sl_buf *b)
+{
+    ipc_kv_get_rep m, m2;
+    ipc_kv_entry e;
+    size_t n = 0;
+
+    if (ipc_kv_get_rep_decode(body, &m) != 0)
+        return;
+    ipc_kv_entry *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_kv_get_rep_next(&m, &e)) {
+        check(n < m.count, "kv get rep count");
+        check(e.key.n == 0, "kv get rep has no key");
+        v[n++] = e;
+    }
+    check(n == m.count, "kv get rep count");
+    check(ipc_kv_get_rep_encode(b, m.revision, v, n) == 0,
+          "kv get rep encodes");
+    check(same(enc_body(b, IPC_OP_KV_GET), body), "kv get rep canonical");
+    check(ipc_kv_get_rep_decode(enc_body(b, IPC_OP_KV_GET), &m2) == 0 &&
+              m2.revision == m.revision && m2.count == m.count,
+          "kv get rep round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_kv_get_rep_next(&m2, &e) == 1 && e.status == v[i].status &&
+                  e.version == v[i].version && same(e.value, v[i].value),
+              "kv get rep entry");
+    free(v);
+}
+
+static void
+fz_kv_write_req(sl_slice body, sl_buf *b)
+{
+    ipc_kv_write_req m, m2;
+    ipc_kv_op op;
+    size_t n = 0;
+
+    if (ipc_kv_write_req_decode(body, &m) != 0)
+        return;
+    ipc_kv_op *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_kv_write_req_next(&m, &op)) {
+        check(n < m.count, "kv write req count");
+        check(op.kind >= IPC_KV_PUT && op.kind <= IPC_KV_CHECK &&
+                  op.expect >= IPC_KV_ANY &&
+                  (op.kind == IPC_KV_PUT || op.value.n == 0),
+              "kv write req op valid");
+        v[n++] = op;
+    }
+    check(n == m.count, "kv write req count");
+    check(ipc_kv_write_req_encode(b, m.flags, v, n) == 0,
+          "kv write req encodes");
+    check(same(enc_body(b, IPC_OP_KV_WRITE), body), "kv write req canonical");
+    check(ipc_kv_write_req_decode(enc_body(b, IPC_OP_KV_WRITE), &m2) == 0 &&
+              m2.flags == m.flags && m2.count == m.count,
+          "kv write req round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_kv_write_req_next(&m2, &op) == 1 && op.kind == v[i].kind &&
+                  same(op.key, v[i].key) && op.expect == v[i].expect &&
+                  same(op.value, v[i].value),
+              "kv write req op");
+    free(v);
+}
+
+/* Replies whose body is a fixed list of scalars. */
+static void
+fz_scalar_reps(sl_slice body, sl_buf *b)
+{
+    int64_t i64, i64b;
+    int32_t i32, i32b;
+
+    if (ipc_kv_write_rep_decode(body, &i64) == 0) {
+        check(ipc_kv_write_rep_encode(b, i64) == 0, "kv write rep encodes");
+        check(same(enc_body(b, IPC_OP_KV_WRITE), body),
+              "kv write rep canonical");
+        check(ipc_kv_write_rep_decode(enc_body(b, IPC_OP_KV_WRITE), &i64b) ==
+                      0 &&
+                  i64 == i64b,
+              "kv write rep round trip");
+    }
+    if (ipc_group_error_rep_decode(body, &i32) == 0) {
+        check(ipc_group_error_rep_encode(b, IPC_OP_GROUP_HEARTBEAT, i32) == 0,
+              "group error rep encodes");
+        check(same(enc_body(b, IPC_OP_GROUP_HEARTBEAT), body),
+              "group error rep canonical");
+        check(ipc_group_error_rep_decode(enc_body(b, IPC_OP_GROUP_HEARTBEAT),
+                                         &i32b) == 0 &&
+                  i32 == i32b,
+              "group error rep round trip");
+    }
+    if (ipc_producer_id_rep_decode(body, &i64, &i32) == 0) {
+        check(ipc_producer_id_rep_encode(b, i64, i32) == 0,
+              "producer id rep encodes");
+        check(same(enc_body(b, IPC_OP_PRODUCER_ID), body),
+              "producer id rep canonical");
+        check(ipc_producer_id_rep_decode(enc_body(b, IPC_OP_PRODUCER_ID), &i64b,
+                                         &i32b) == 0 &&
+                  i64 == i64b && i32 == i32b,
+              "producer id rep round trip");
+    }
+    if (ipc_producer_id_req_decode(body) == 0) {
+        /* The reserved flags are skipped by the decoder and sent as 0 by the
+         * encoder: canonical only when they are 0. */
+        check(body.n == 4, "producer id req size");
+        check(ipc_producer_id_req_encode(b) == 0, "producer id req encodes");
+        check(ipc_producer_id_req_decode(enc_body(b, IPC_OP_PRODUCER_ID)) == 0,
+              "producer id req round trip");
+        if (sl_get_u32be(body.p) == 0)
+            check(same(enc_body(b, IPC_OP_PRODUCER_ID), body),
+                  "producer id req canonical");
+    }
+}
+
+static void
+fz_kv_scan_req(sl_slice body, sl_buf *b)
+{
+    ipc_kv_scan_req m, m2;
+
+    if (ipc_kv_scan_req_decode(body, &m) != 0)
+        return;
+    check(ipc_kv_scan_req_encode(b, &m) == 0, "kv scan req encodes");
+    check(same(enc_body(b, IPC_OP_KV_SCAN), body), "kv scan req canonical");
+    check(ipc_kv_scan_req_decode(enc_body(b, IPC_OP_KV_SCAN), &m2) == 0 &&
+              same(m.prefix, m2.prefix) && same(m.after, m2.after) &&
+              m.limit == m2.limit && m.max_bytes == m2.max_bytes,
+          "kv scan req round trip");
+}
+
+static void
+fz_kv_scan_rep(sl_slice body, sl_buf *b)
+{
+    ipc_kv_scan_rep m, m2;
+    ipc_kv_entry e;
+    size_t n = 0;
+
+    if (ipc_kv_scan_rep_decode(body, &m) != 0)
+        return;
+    check(m.more <= 1 && (!m.more || m.count > 0), "kv scan rep more");
+    ipc_kv_entry *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_kv_scan_rep_next(&m, &e)) {
+        check(n < m.count, "kv scan rep count");
+        check(e.status == 0, "kv scan rep status");
+        v[n++] = e;
+    }
+    check(n == m.count, "kv scan rep count");
+    check(ipc_kv_scan_rep_encode(b, m.revision, m.more, v, n) == 0,
+          "kv scan rep encodes");
+    check(same(enc_body(b, IPC_OP_KV_SCAN), body), "kv scan rep canonical");
+    check(ipc_kv_scan_rep_decode(enc_body(b, IPC_OP_KV_SCAN), &m2) == 0 &&
+              m2.revision == m.revision && m2.more == m.more &&
+              m2.count == m.count,
+          "kv scan rep round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_kv_scan_rep_next(&m2, &e) == 1 && same(e.key, v[i].key) &&
+                  e.version == v[i].version && same(e.value, v[i].value),
+              "kv scan rep entry");
+    free(v);
+}
+
+static void
+fz_join_req(sl_slice body, sl_buf *b)
+{
+    ipc_join_req m, m2;
+    ipc_group_protocol p;
+    size_t n = 0;
+
+    if (ipc_join_req_decode(body, &m) != 0)
+        return;
+    ipc_group_protocol *v = alloc_n(m.nprotocols, sizeof(*v));
+    while (ipc_join_req_next(&m, &p)) {
+        check(n < m.nprotocols, "join req count");
+        v[n++] = p;
+    }
+    check(n == m.nprotocols, "join req count");
+    check(ipc_join_req_encode(b, &m, v, n) == 0, "join req encodes");
+    check(same(enc_body(b, IPC_OP_GROUP_JOIN), body), "join req canonical");
+    check(ipc_join_req_decode(enc_body(b, IPC_OP_GROUP_JOIN), &m2) == 0 &&
+              same(m.group, m2.group) && same(m.member_id, m2.member_id) &&
+              same(m.instance_id, m2.instance_id) &&
+              same(m.protocol_type, m2.protocol_type) &&
+              m.session_timeout_ms == m2.session_timeout_ms &&
+              m.rebalance_timeout_ms == m2.rebalance_timeout_ms &&
+              same(m.client_id, m2.client_id) &&
+              same(m.client_host, m2.client_host) && m.flags == m2.flags &&
+              m.nprotocols == m2.nprotocols,
+          "join req round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_join_req_next(&m2, &p) == 1 && same(p.name, v[i].name) &&
+                  same(p.metadata, v[i].metadata),
+              "join req protocol");
+    free(v);
+}
+
+static void
+fz_join_rep(sl_slice body, sl_buf *b)
+{
+    ipc_join_rep m, m2;
+    ipc_join_member x;
+    size_t n = 0;
+
+    if (ipc_join_rep_decode(body, &m) != 0)
+        return;
+    ipc_join_member *v = alloc_n(m.nmembers, sizeof(*v));
+    while (ipc_join_rep_next(&m, &x)) {
+        check(n < m.nmembers, "join rep count");
+        v[n++] = x;
+    }
+    check(n == m.nmembers, "join rep count");
+    check(ipc_join_rep_encode(b, &m, v, n) == 0, "join rep encodes");
+    check(same(enc_body(b, IPC_OP_GROUP_JOIN), body), "join rep canonical");
+    check(ipc_join_rep_decode(enc_body(b, IPC_OP_GROUP_JOIN), &m2) == 0 &&
+              m.error == m2.error && m.generation == m2.generation &&
+              same(m.protocol_name, m2.protocol_name) &&
+              same(m.leader, m2.leader) && same(m.member_id, m2.member_id) &&
+              m.nmembers == m2.nmembers,
+          "join rep round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_join_rep_next(&m2, &x) == 1 &&
+                  same(x.member_id, v[i].member_id) &&
+                  same(x.instance_id, v[i].instance_id) &&
+                  same(x.metadata, v[i].metadata),
+              "join rep member");
+    free(v);
+}
+
+static void
+fz_sync(sl_slice body, sl_buf *b)
+{
+    ipc_sync_req m, m2;
+    ipc_sync_assignment a;
+    ipc_sync_rep p, p2;
+    size_t n = 0;
+
+    if (ipc_sync_rep_decode(body, &p) == 0) {
+        check(ipc_sync_rep_encode(b, &p) == 0, "sync rep encodes");
+        check(same(enc_body(b, IPC_OP_GROUP_SYNC), body), "sync rep canonical");
+        check(ipc_sync_rep_decode(enc_body(b, IPC_OP_GROUP_SYNC), &p2) == 0 &&
+                  p.error == p2.error &&
+                  same(p.protocol_type, p2.protocol_type) &&
+                  same(p.protocol_name, p2.protocol_name) &&
+                  same(p.assignment, p2.assignment),
+              "sync rep round trip");
+    }
+    if (ipc_sync_req_decode(body, &m) != 0)
+        return;
+    ipc_sync_assignment *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_sync_req_next(&m, &a)) {
+        check(n < m.count, "sync req count");
+        v[n++] = a;
+    }
+    check(n == m.count, "sync req count");
+    check(ipc_sync_req_encode(b, &m, v, n) == 0, "sync req encodes");
+    check(same(enc_body(b, IPC_OP_GROUP_SYNC), body), "sync req canonical");
+    check(ipc_sync_req_decode(enc_body(b, IPC_OP_GROUP_SYNC), &m2) == 0 &&
+              same(m.group, m2.group) && m.generation == m2.generation &&
+              same(m.member_id, m2.member_id) &&
+              same(m.instance_id, m2.instance_id) &&
+              same(m.protocol_type, m2.protocol_type) &&
+              same(m.protocol_name, m2.protocol_name) && m.count == m2.count,
+          "sync req round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_sync_req_next(&m2, &a) == 1 &&
+                  same(a.member_id, v[i].member_id) &&
+                  same(a.assignment, v[i].assignment),
+              "sync req assignment");
+    free(v);
+}
+
+static void
+fz_heartbeat_req(sl_slice body, sl_buf *b)
+{
+    ipc_heartbeat_req m, m2;
+
+    if (ipc_heartbeat_req_decode(body, &m) != 0)
+        return;
+    check(ipc_heartbeat_req_encode(b, &m) == 0, "heartbeat req encodes");
+    check(same(enc_body(b, IPC_OP_GROUP_HEARTBEAT), body),
+          "heartbeat req canonical");
+    check(ipc_heartbeat_req_decode(enc_body(b, IPC_OP_GROUP_HEARTBEAT), &m2) ==
+                  0 &&
+              same(m.group, m2.group) && m.generation == m2.generation &&
+              same(m.member_id, m2.member_id) &&
+              same(m.instance_id, m2.instance_id),
+          "heartbeat req round trip");
+}
+
+static void
+fz_leave_req(sl_slice body, sl_buf *b)
+{
+    ipc_leave_req m, m2;
+    ipc_leave_member x;
+    size_t n = 0;
+
+    if (ipc_leave_req_decode(body, &m) != 0)
+        return;
+    ipc_leave_member *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_leave_req_next(&m, &x)) {
+        check(n < m.count, "leave req count");
+        v[n++] = x;
+    }
+    check(n == m.count, "leave req count");
+    check(ipc_leave_req_encode(b, m.group, v, n) == 0, "leave req encodes");
+    check(same(enc_body(b, IPC_OP_GROUP_LEAVE), body), "leave req canonical");
+    check(ipc_leave_req_decode(enc_body(b, IPC_OP_GROUP_LEAVE), &m2) == 0 &&
+              same(m.group, m2.group) && m.count == m2.count,
+          "leave req round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_leave_req_next(&m2, &x) == 1 &&
+                  same(x.member_id, v[i].member_id) &&
+                  same(x.instance_id, v[i].instance_id),
+              "leave req member");
+    free(v);
+}
+
+/* The replies made of i32 errors: GROUP_LEAVE (error + array), GROUP_DELETE
+ * and OFFSET_COMMIT (array only). */
+static void
+fz_errors_rep(sl_slice body, sl_buf *b, int op)
+{
+    ipc_errors_rep m, m2;
+    int32_t e;
+    size_t n = 0;
+    int rc;
+
+    rc = op == IPC_OP_GROUP_LEAVE    ? ipc_leave_rep_decode(body, &m)
+         : op == IPC_OP_GROUP_DELETE ? ipc_group_delete_rep_decode(body, &m)
+                                     : ipc_commit_rep_decode(body, &m);
+    if (rc != 0)
+        return;
+    check(op == IPC_OP_GROUP_LEAVE || m.error == 0, "errors rep error");
+    int32_t *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_errors_rep_next(&m, &e)) {
+        check(n < m.count, "errors rep count");
+        v[n++] = e;
+    }
+    check(n == m.count, "errors rep count");
+    rc = op == IPC_OP_GROUP_LEAVE    ? ipc_leave_rep_encode(b, m.error, v, n)
+         : op == IPC_OP_GROUP_DELETE ? ipc_group_delete_rep_encode(b, v, n)
+                                     : ipc_commit_rep_encode(b, v, n);
+    check(rc == 0, "errors rep encodes");
+    check(same(enc_body(b, op), body), "errors rep canonical");
+    rc = op == IPC_OP_GROUP_LEAVE ? ipc_leave_rep_decode(enc_body(b, op), &m2)
+         : op == IPC_OP_GROUP_DELETE
+             ? ipc_group_delete_rep_decode(enc_body(b, op), &m2)
+             : ipc_commit_rep_decode(enc_body(b, op), &m2);
+    check(rc == 0 && m2.error == m.error && m2.count == m.count,
+          "errors rep round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_errors_rep_next(&m2, &e) == 1 && e == v[i],
+              "errors rep entry");
+    free(v);
+}
+
+static void
+fz_group_list_rep(sl_slice body, sl_buf *b)
+{
+    ipc_group_list_rep m, m2;
+    ipc_group_listing g;
+    size_t n = 0;
+
+    if (ipc_group_list_rep_decode(body, &m) != 0)
+        return;
+    ipc_group_listing *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_group_list_rep_next(&m, &g)) {
+        check(n < m.count, "group list rep count");
+        check(g.state <= IPC_GROUP_DEAD, "group list rep state");
+        v[n++] = g;
+    }
+    check(n == m.count, "group list rep count");
+    check(ipc_group_list_rep_encode(b, v, n) == 0, "group list rep encodes");
+    check(same(enc_body(b, IPC_OP_GROUP_LIST), body),
+          "group list rep canonical");
+    check(ipc_group_list_rep_decode(enc_body(b, IPC_OP_GROUP_LIST), &m2) == 0 &&
+              m2.count == m.count,
+          "group list rep round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_group_list_rep_next(&m2, &g) == 1 &&
+                  same(g.group, v[i].group) &&
+                  same(g.protocol_type, v[i].protocol_type) &&
+                  g.state == v[i].state,
+              "group list rep entry");
+    free(v);
+}
+
+static int
+member_info_eq(const ipc_group_member_info *a, const ipc_group_member_info *b)
+{
+    return same(a->member_id, b->member_id) &&
+           same(a->instance_id, b->instance_id) &&
+           same(a->client_id, b->client_id) &&
+           same(a->client_host, b->client_host) &&
+           same(a->metadata, b->metadata) && same(a->assignment, b->assignment);
+}
+
+static int
+group_info_eq(const ipc_group_info *a, const ipc_group_info *b)
+{
+    return a->error == b->error && same(a->group, b->group) &&
+           a->state == b->state && same(a->protocol_type, b->protocol_type) &&
+           same(a->protocol_name, b->protocol_name) &&
+           a->nmembers == b->nmembers;
+}
+
+/* GROUP_DESCRIBE reply: the nested member arrays are walked for every
+ * group, and the reply is encoded again group by group, as segstore does. */
+static void
+fz_group_describe_rep(sl_slice body, sl_buf *b)
+{
+    ipc_group_describe_rep m, m2;
+    ipc_group_info g, g2;
+    ipc_group_member_info x, x2;
+    size_t ng = 0;
+
+    if (ipc_group_describe_rep_decode(body, &m) != 0)
+        return;
+    check(ipc_group_describe_rep_begin(b, m.count) == 0,
+          "group describe rep begins");
+    while (ipc_group_describe_rep_next(&m, &g)) {
+        size_t nm = 0;
+        check(ng < m.count, "group describe rep count");
+        check(g.state <= IPC_GROUP_DEAD, "group describe rep state");
+        check(ipc_group_describe_rep_group(b, &g) == 0,
+              "group describe rep group encodes");
+        while (ipc_group_info_next_member(&g, &x)) {
+            check(nm < g.nmembers, "group describe rep member count");
+            check(ipc_group_describe_rep_member(b, &x) == 0,
+                  "group describe rep member encodes");
+            nm++;
+        }
+        check(nm == g.nmembers, "group describe rep member count");
+        ng++;
+    }
+    check(ng == m.count, "group describe rep count");
+    check(same(enc_body(b, IPC_OP_GROUP_DESCRIBE), body),
+          "group describe rep canonical");
+    /* Walk both decodings side by side. */
+    check(ipc_group_describe_rep_decode(body, &m) == 0 &&
+              ipc_group_describe_rep_decode(enc_body(b, IPC_OP_GROUP_DESCRIBE),
+                                            &m2) == 0 &&
+              m2.count == m.count,
+          "group describe rep round trip");
+    while (ipc_group_describe_rep_next(&m, &g)) {
+        check(ipc_group_describe_rep_next(&m2, &g2) == 1 &&
+                  group_info_eq(&g, &g2),
+              "group describe rep group");
+        while (ipc_group_info_next_member(&g, &x))
+            check(ipc_group_info_next_member(&g2, &x2) == 1 &&
+                      member_info_eq(&x, &x2),
+                  "group describe rep member");
+        check(ipc_group_info_next_member(&g2, &x2) == 0,
+              "group describe rep members end");
+    }
+    check(ipc_group_describe_rep_next(&m2, &g2) == 0, "group describe rep end");
+}
+
+static void
+fz_commit_req(sl_slice body, sl_buf *b)
+{
+    ipc_commit_req m, m2;
+    ipc_commit_entry e;
+    size_t n = 0;
+
+    if (ipc_commit_req_decode(body, &m) != 0)
+        return;
+    ipc_commit_entry *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_commit_req_next(&m, &e)) {
+        check(n < m.count, "commit req count");
+        v[n++] = e;
+    }
+    check(n == m.count, "commit req count");
+    check(ipc_commit_req_encode(b, &m, v, n) == 0, "commit req encodes");
+    check(same(enc_body(b, IPC_OP_OFFSET_COMMIT), body),
+          "commit req canonical");
+    check(ipc_commit_req_decode(enc_body(b, IPC_OP_OFFSET_COMMIT), &m2) == 0 &&
+              same(m.group, m2.group) && m.generation == m2.generation &&
+              same(m.member_id, m2.member_id) &&
+              same(m.instance_id, m2.instance_id) && m.count == m2.count,
+          "commit req round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_commit_req_next(&m2, &e) == 1 && same(e.topic, v[i].topic) &&
+                  e.partition == v[i].partition && e.offset == v[i].offset &&
+                  e.leader_epoch == v[i].leader_epoch &&
+                  same(e.metadata, v[i].metadata),
+              "commit req entry");
+    free(v);
+}
+
+static void
+fz_offset_fetch_req(sl_slice body, sl_buf *b)
+{
+    ipc_offset_fetch_req m, m2;
+    ipc_topic_partition tp;
+    size_t n = 0;
+
+    if (ipc_offset_fetch_req_decode(body, &m) != 0)
+        return;
+    check(m.all <= 1 && (!m.all || m.count == 0), "offset fetch req all");
+    ipc_topic_partition *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_offset_fetch_req_next(&m, &tp)) {
+        check(n < m.count, "offset fetch req count");
+        v[n++] = tp;
+    }
+    check(n == m.count, "offset fetch req count");
+    check(ipc_offset_fetch_req_encode(b, m.group, m.all, v, n) == 0,
+          "offset fetch req encodes");
+    check(same(enc_body(b, IPC_OP_OFFSET_FETCH), body),
+          "offset fetch req canonical");
+    check(ipc_offset_fetch_req_decode(enc_body(b, IPC_OP_OFFSET_FETCH), &m2) ==
+                  0 &&
+              same(m.group, m2.group) && m.all == m2.all && m.count == m2.count,
+          "offset fetch req round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_offset_fetch_req_next(&m2, &tp) == 1 &&
+                  same(tp.topic, v[i].topic) && tp.partition == v[i].partition,
+              "offset fetch req entry");
+    free(v);
+}
+
+static void
+fz_offset_fetch_rep(sl_slice body, sl_buf *b)
+{
+    ipc_offset_fetch_rep m, m2;
+    ipc_committed c;
+    size_t n = 0;
+
+    if (ipc_offset_fetch_rep_decode(body, &m) != 0)
+        return;
+    ipc_committed *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_offset_fetch_rep_next(&m, &c)) {
+        check(n < m.count, "offset fetch rep count");
+        v[n++] = c;
+    }
+    check(n == m.count, "offset fetch rep count");
+    check(ipc_offset_fetch_rep_encode(b, m.error, v, n) == 0,
+          "offset fetch rep encodes");
+    check(same(enc_body(b, IPC_OP_OFFSET_FETCH), body),
+          "offset fetch rep canonical");
+    check(ipc_offset_fetch_rep_decode(enc_body(b, IPC_OP_OFFSET_FETCH), &m2) ==
+                  0 &&
+              m.error == m2.error && m.count == m2.count,
+          "offset fetch rep round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_offset_fetch_rep_next(&m2, &c) == 1 &&
+                  same(c.topic, v[i].topic) && c.partition == v[i].partition &&
+                  c.offset == v[i].offset &&
+                  c.leader_epoch == v[i].leader_epoch &&
+                  same(c.metadata, v[i].metadata) && c.error == v[i].error,
+              "offset fetch rep entry");
+    free(v);
+}
+
+static void
+fz_add_partitions_req(sl_slice body, sl_buf *b)
+{
+    sl_slice name, name2;
+    int32_t count, count2;
+    uint8_t vo, vo2;
+
+    if (ipc_add_partitions_req_decode(body, &name, &count, &vo) != 0)
+        return;
+    check(vo <= 1, "add partitions validate_only");
+    check(ipc_add_partitions_req_encode(b, name, count, vo) == 0,
+          "add partitions req encodes");
+    check(same(enc_body(b, IPC_OP_TOPIC_ADD_PARTITIONS), body),
+          "add partitions req canonical");
+    check(
+        ipc_add_partitions_req_decode(enc_body(b, IPC_OP_TOPIC_ADD_PARTITIONS),
+                                      &name2, &count2, &vo2) == 0 &&
+            same(name, name2) && count == count2 && vo == vo2,
+        "add partitions req round trip");
+}
+
 static void
 fz_err(sl_slice body, sl_buf *b)
 {
@@ -447,15 +1061,22 @@ fz_event(sl_slice msg, sl_buf *b)
     if (ipc_event_decode(msg, &e) != 0)
         return;
     check(e.op == IPC_EVT_ADVANCE || e.op == IPC_EVT_TOPIC_CREATED ||
-              e.op == IPC_EVT_TOPIC_DELETED,
+              e.op == IPC_EVT_TOPIC_DELETED || e.op == IPC_EVT_KV ||
+              e.op == IPC_EVT_GROUP,
           "event op");
+    check(e.deleted <= 1 && (!e.deleted || e.value.n == 0) &&
+              e.state <= IPC_GROUP_DEAD,
+          "event flags");
     check(ipc_event_encode(b, &e) == 0, "event encodes");
     check(same(sl_slice_make(b->p, b->n), msg), "event canonical");
     check(ipc_event_decode(sl_slice_make(b->p, b->n), &e2) == 0 &&
               e2.op == e.op && same(e.topic, e2.topic) &&
               e.partition == e2.partition &&
               e.high_watermark == e2.high_watermark &&
-              e.partitions == e2.partitions,
+              e.partitions == e2.partitions && same(e.key, e2.key) &&
+              e.version == e2.version && e.prev_revision == e2.prev_revision &&
+              e.deleted == e2.deleted && same(e.value, e2.value) &&
+              e.generation == e2.generation && e.state == e2.state,
           "event round trip");
 }
 
@@ -475,6 +1096,28 @@ fz_body(sl_slice body, sl_buf *b)
     fz_read_rep(body, b);
     fz_offsets_req(body, b);
     fz_offsets_rep(body, b);
+    fz_names(body, b, IPC_OP_KV_GET);
+    fz_kv_get_rep(body, b);
+    fz_kv_write_req(body, b);
+    fz_scalar_reps(body, b);
+    fz_kv_scan_req(body, b);
+    fz_kv_scan_rep(body, b);
+    fz_join_req(body, b);
+    fz_join_rep(body, b);
+    fz_sync(body, b);
+    fz_heartbeat_req(body, b);
+    fz_leave_req(body, b);
+    fz_errors_rep(body, b, IPC_OP_GROUP_LEAVE);
+    fz_group_list_rep(body, b);
+    fz_names(body, b, IPC_OP_GROUP_DESCRIBE);
+    fz_names(body, b, IPC_OP_GROUP_DELETE);
+    fz_group_describe_rep(body, b);
+    fz_errors_rep(body, b, IPC_OP_GROUP_DELETE);
+    fz_commit_req(body, b);
+    fz_errors_rep(body, b, IPC_OP_OFFSET_COMMIT);
+    fz_offset_fetch_req(body, b);
+    fz_offset_fetch_rep(body, b);
+    fz_add_partitions_req(body, b);
     fz_err(body, b);
     fz_empty(body);
 }

@@ -58,11 +58,13 @@ class Member:
         self.got = []  # (partition, offset, value)
         self.commits = []  # (partition, committed offset) acknowledged
         self.errors = []
+        self.revokes = 0
 
         def on_assign(c, parts):
             self.assigned = {p.partition for p in parts}
 
         def on_revoke(c, parts):
+            self.revokes += 1
             self.assigned = set()
         self.c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
 
@@ -279,7 +281,7 @@ class ConfluentGroupTest(GroupTestBase):
              30, "two members")
         acked = ck_produce(n, "k9", values("k", total), 2)
         every = 20  # commit after this many records per member
-        killed = resumed = None
+        killed = resumed = th = None
         restarted = []
         deadline = time.time() + 60
 
@@ -306,7 +308,8 @@ class ConfluentGroupTest(GroupTestBase):
                 killed = time.time()
                 th = threading.Thread(target=restart)
                 th.start()
-        th.join(20)
+        if th is not None:
+            th.join(20)
         for m in (a, b):
             m.commit()
         a.close()
@@ -342,6 +345,49 @@ class ConfluentGroupTest(GroupTestBase):
         print("\nkill -9 under a group: %d records, %d duplicates "
               "(uncommitted window); first record %.2fs after the restart" %
               (total, len(dups), resumed - restarted[0]))
+
+
+    def test_static_membership(self):
+        from kafka.admin import KafkaAdminClient
+        n = self.node()
+        n.ctl("topic", "create", "st", "--partitions", "2")
+        a = Member(n, "g4", "st", "a", **{"group.instance.id": "inst-a"})
+        b = Member(n, "g4", "st", "b", **{"group.instance.id": "inst-b"})
+        pump([a, b], lambda: len(a.assigned) == 1 and len(b.assigned) == 1,
+             30, "two static members")
+        pa, pb = a.assigned, b.assigned
+        kadm = KafkaAdminClient(bootstrap_servers=n.bootstrap)
+
+        def members():
+            d = kadm.describe_consumer_groups(["g4"])[0]
+            self.assertEqual(d.state, "Stable")
+            return {m.member_id: m.client_host for m in d.members}
+        before = members()
+        self.assertEqual(len(before), 2)
+        revokes = b.revokes
+        # A static member that closes sends no LeaveGroup; the same
+        # instance id coming back within the session timeout takes its
+        # place and its partitions, and b is not made to rejoin.
+        a.close()
+        a2 = Member(n, "g4", "st", "a2", **{"group.instance.id": "inst-a"})
+        t0 = time.time()
+        pump([a2, b], lambda: a2.assigned == pa, 20, "static rejoin")
+        t_static = time.time() - t0
+        end = time.time() + 1.5
+        while time.time() < end:
+            b.poll(0.05)
+            a2.poll(0.01)
+        self.assertEqual(b.revokes, revokes, "b rebalanced")
+        self.assertEqual(b.assigned, pb)
+        # b is the same member; the old a was replaced, not added to.
+        after = members()
+        self.assertEqual(len(after), 2, after)
+        self.assertEqual(len(set(before) & set(after)), 1, (before, after))
+        kadm.close()
+        a2.close()
+        b.close()
+        print("\nstatic member back in %.2fs without a rebalance" %
+              t_static)
 
 
 class KafkaPythonGroupTest(GroupTestBase):

@@ -88,6 +88,21 @@ class Node:
                 return open(log, errors="replace").read()
         return ""
 
+    def sanitizer_reports(self):
+        """Sanitizer findings in the logs of every sluice-mqtt started."""
+        bad = []
+        for name in os.listdir(self.root):
+            if not name.startswith("mqtt-") or not name.endswith(".log"):
+                continue
+            with open(os.path.join(self.root, name), errors="replace") as f:
+                text = f.read()
+            for marker in ("ERROR: AddressSanitizer", "runtime error:",
+                           "ERROR: LeakSanitizer"):
+                if marker in text:
+                    i = text.index(marker)
+                    bad.append("%s: %s" % (name, text[i:i + 3000]))
+        return bad
+
     def stop(self):
         for p, pt, log in self.mq:
             if p.poll() is None:
@@ -109,7 +124,13 @@ class Node:
 
     def cleanup(self):
         self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
+        bad = self.sanitizer_reports()
+        if os.environ.get("SL_TEST_KEEP") or bad:
+            print("kept " + self.root)
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
+        if bad:
+            raise AssertionError("sanitizer reports:\n" + "\n".join(bad))
 
 
 # ---- a raw MQTT client ------------------------------------------------------

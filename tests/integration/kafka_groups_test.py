@@ -560,6 +560,70 @@ class AdminGroupTest(GroupTestBase):
         self.assertEqual({p for p, o, v in acked}, {0, 1, 2, 3, 4})
 
 
+def join_v0(r, group, member="", session=6000):
+    body = (kt.kstr(group) + struct.pack(">i", session) + kt.kstr(member) +
+            kt.kstr("consumer") + struct.pack(">i", 1) + kt.kstr("range") +
+            kt.kbytes(b"\x00\x00\x00\x00\x00\x01\x00\x01t\x00\x00\x00\x00"))
+    resp = r.call(11, 0, body)
+    err, gen = struct.unpack_from(">hi", resp)
+    off = 6
+    out = []
+    for _ in range(3):
+        ln = struct.unpack_from(">h", resp, off)[0]
+        out.append(resp[off + 2:off + 2 + ln].decode())
+        off += 2 + ln
+    return err, gen, out  # [protocol, leader, member_id]
+
+
+def heartbeat_v0(r, group, gen, member):
+    resp = r.call(12, 0, kt.kstr(group) + struct.pack(">i", gen) +
+                  kt.kstr(member))
+    return struct.unpack(">h", resp)[0]
+
+
+class RawGroupTest(GroupTestBase):
+    def test_raw_group_errors(self):
+        n = self.node(kafka_args=["--set", "segstore.timeout.ms=500"])
+        r = kt.Raw(n)
+        # FindCoordinator v0 (librdkafka needs it): this broker.
+        resp = r.call(10, 0, kt.kstr("g"))
+        err, node, ln = struct.unpack_from(">hih", resp)
+        host = resp[8:8 + ln].decode()
+        port = struct.unpack_from(">i", resp, 8 + ln)[0]
+        self.assertEqual((err, node, "%s:%d" % (host, port)),
+                         (0, 1, n.bootstrap))
+        # A session timeout over group.timeout.max.ms.
+        self.assertEqual(join_v0(r, "rg", session=400000)[0], 26)
+        # v0 joins are admitted without MEMBER_ID_REQUIRED; alone, the
+        # member leads generation 1.
+        err, gen, (proto, leader, me) = join_v0(r, "rg")
+        self.assertEqual((err, proto), (0, "range"))
+        self.assertEqual(leader, me)
+        self.assertTrue(me)
+        # Before its SyncGroup (CompletingRebalance), as in Kafka: fine.
+        self.assertEqual(heartbeat_v0(r, "rg", gen, me), 0)
+        self.assertEqual(heartbeat_v0(r, "rg", gen + 1, me), 22)
+        self.assertEqual(heartbeat_v0(r, "rg", gen, "stranger"), 25)
+        # Segstore away: every group API answers COORDINATOR_NOT_AVAILABLE
+        # (retriable) within segstore.timeout.ms.
+        n.seg.send_signal(signal.SIGSTOP)
+        try:
+            t0 = time.time()
+            self.assertEqual(heartbeat_v0(r, "rg", gen, me), 15)
+            resp = r.call(16, 0, b"")
+            self.assertEqual(struct.unpack_from(">h", resp)[0], 15)
+            err, pid, _ = init_producer_id(r)
+            self.assertEqual((err, pid), (15, -1))
+            resp = r.call(9, 1, kt.kstr("rg") + struct.pack(">i", 1) +
+                          kt.kstr("t") + struct.pack(">ii", 1, 0))
+            self.assertEqual(struct.unpack_from(">h", resp, len(resp) - 2)[0],
+                             15)
+            self.assertLess(time.time() - t0, 10)
+        finally:
+            n.seg.send_signal(signal.SIGCONT)
+        r.close()
+
+
 def init_producer_id(r, txn_id=None):
     resp = r.call(22, 0, kt.kstr(txn_id) + struct.pack(">i", 60000))
     _, err, pid, epoch = struct.unpack(">ihqh", resp)

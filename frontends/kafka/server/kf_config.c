@@ -56,9 +56,16 @@ const sl_conf_key kf_config_keys[] = {
      "IPC requests on the wire to segstore at once (nng contexts)."},
     {"group.inflight", SL_CONF_I64, F(group_inflight), 1, 4096, "1024", 0, NULL,
      "JoinGroup and SyncGroup requests on the wire to segstore at once, on "
-     "a second IPC client without a timeout: segstore holds each until its "
-     "group's rebalance completes, so this bounds the members joining "
-     "through one instance at once (more wait in a queue)."},
+     "a second IPC client: segstore holds each until its group's rebalance "
+     "completes, so this bounds the members joining through one instance "
+     "at once (more wait in a queue)."},
+    {"group.timeout.max.ms", SL_CONF_I64, F(group_timeout_max_ms), 1000,
+     86400000, "300000", 0, NULL,
+     "Longest rebalance timeout passed to segstore (a JoinGroup asking for "
+     "more gets this) and longest session timeout accepted "
+     "(INVALID_SESSION_TIMEOUT above it). Held JoinGroup and SyncGroup "
+     "requests give up 30 s after it with COORDINATOR_NOT_AVAILABLE, so "
+     "nothing waits for segstore forever."},
     {"shutdown.timeout.ms", SL_CONF_I64, F(shutdown_timeout_ms), 0, 600000,
      "10000", 0, NULL,
      "On SIGTERM, how long requests in flight may take before connections "

@@ -842,13 +842,15 @@ kf_server_start(kf_server *s, const kf_config *cfg, uv_loop_t *loop, char *err,
                  sl_strerror(rc));
         return rc;
     }
-    /* Held JoinGroup/SyncGroup replies: no timeout (a rebalance may take
-     * a member's whole rebalance timeout), and contexts of their own so
-     * that they never queue the data path behind them. */
+    /* Held JoinGroup/SyncGroup replies: a timeout beyond the longest
+     * rebalance timeout we pass on (a rebalance may take all of it), and
+     * contexts of their own so that they never queue the data path
+     * behind them.  Finite, so that requests queued while segstore is
+     * away do not pile up forever. */
     ipc_client_opts go = io;
     go.name = "sluice-kafka-groups";
     go.max_inflight = (int)cfg->group_inflight;
-    go.timeout_ms = -1;
+    go.timeout_ms = (int)(cfg->group_timeout_max_ms + 30000);
     rc = ipc_client_new(&go, &s->gipc);
     if (rc != 0) {
         snprintf(err, errlen, "segstore=%s: %s", cfg->segstore,

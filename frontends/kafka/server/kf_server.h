@@ -44,6 +44,7 @@ typedef struct kf_config {
     int64_t ipc_timeout_ms;
     int64_t ipc_inflight;
     int64_t group_inflight;
+    int64_t group_timeout_max_ms;
     int64_t shutdown_timeout_ms;
     /* derived by kf_config_finish */
     char adv_host[SL_CONF_STR_MAX];

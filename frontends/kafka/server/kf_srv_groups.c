@@ -15,12 +15,15 @@
  * JoinGroup and SyncGroup replies are held by segstore until the rebalance
  * completes (up to the group's rebalance timeout, which clients set to
  * max.poll.interval.ms, 300 s by default).  They go over a second IPC
- * client without a timeout (kf_server.gipc), so that the normal client's
- * segstore.timeout.ms does not cut a rebalance short and so that held
- * requests do not occupy the normal client's nng contexts.  If segstore
- * goes away, nng fails the held requests with -ECONNRESET and the member
- * gets COORDINATOR_NOT_AVAILABLE, which every client answers by looking
- * the coordinator up again and rejoining.
+ * client (kf_server.gipc) whose timeout is group.timeout.max.ms + 30 s,
+ * so that the normal client's segstore.timeout.ms does not cut a
+ * rebalance short and held requests do not occupy the normal client's
+ * nng contexts.  A JoinGroup's rebalance timeout is capped at
+ * group.timeout.max.ms before it goes to segstore, so the IPC timeout
+ * always exceeds it.  If segstore goes away, nng fails the held requests
+ * with -ECONNRESET (or they time out) and the member gets
+ * COORDINATOR_NOT_AVAILABLE, which every client answers by looking the
+ * coordinator up again and rejoining.
  *
  * Group outcomes come in an `i32 error` of the reply body (MEMBER_REQUIRED
  * carries the member id); the IPC header status is only for whole-request
@@ -247,6 +250,15 @@ kf__joingroup(kf_req *r)
     /* v0 has no rebalance timeout; Kafka uses the session timeout. */
     m.rebalance_timeout_ms =
         v >= 1 ? q->rebalance_timeout_ms : q->session_timeout_ms;
+    int64_t cap = r->srv->cfg->group_timeout_max_ms;
+    if (m.rebalance_timeout_ms > cap)
+        m.rebalance_timeout_ms = (int32_t)cap;
+    if (q->session_timeout_ms > cap) {
+        /* Kafka's group.max.session.timeout.ms check. */
+        free(p);
+        join_respond_err(r, KF_ERR_INVALID_SESSION_TIMEOUT, q->member_id);
+        return;
+    }
     m.client_id = nsl(r->hdr.client_id);
     m.client_host = sl_slice_str(host);
     /* KIP-394: from v4 a new dynamic member is given its id with

@@ -745,12 +745,21 @@ handle_append(ss_server *s, ss_ctx *c, sl_slice body)
 /* Tier reads park a request at most this many times before giving up. */
 #define TIER_TRIES_MAX 8
 
-/* Register c as waiting for one more tier download; 0, or SL_E_BUSY once
- * it has waited too often (evicted again before it could be served). */
-static int
-tier_pending(ss_ctx *c)
+/* The waiter to register with the tier service: c, unless it has been
+ * parked too often already (its segments evicted again before it could be
+ * served); then NULL, and a pending download fails its entry. */
+static void *
+tier_waiter(ss_ctx *c)
 {
-    if (c->tier_tries >= TIER_TRIES_MAX)
+    return c->tier_tries < TIER_TRIES_MAX ? c : NULL;
+}
+
+/* The tier service answered "pending" for waiter w: count the wake-up it
+ * will send, or fail the entry with SL_E_BUSY when none will come. */
+static int
+tier_pending(ss_ctx *c, void *w)
+{
+    if (w == NULL)
         return SL_E_BUSY;
     c->tier_wait++;
     return 0;
@@ -805,10 +814,11 @@ handle_read(ss_server *s, ss_ctx *c, sl_slice body)
             if (s->tier && e.offset < ss_log_local_start(l) &&
                 e.offset >= r->log_start) {
                 /* Below the local start: the cold tier, via the cache. */
+                void *w = tier_waiter(c);
                 rc = ss_tier_svc_read(s->tier, l, e.offset, maxb,
-                                      r->high_watermark, c, &tr[i]);
+                                      r->high_watermark, w, &tr[i]);
                 if (rc == 1)
-                    rc = tier_pending(c);
+                    rc = tier_pending(c, w);
                 rr[i].data = tr[i].data;
                 rr[i].length = tr[i].length;
                 rr[i].position = tr[i].position;
@@ -876,11 +886,12 @@ handle_offsets(ss_server *s, ss_ctx *c, sl_slice body)
                 r->offset = visible_end(s, l);
             else if (e.spec >= 0 && s->tier) {
                 /* The tier's segments first: they are the older ones. */
+                void *w = tier_waiter(c);
                 rc =
                     ss_tier_svc_find_time(s->tier, l, e.spec, visible_end(s, l),
-                                          c, &r->offset, &r->timestamp);
+                                          w, &r->offset, &r->timestamp);
                 if (rc == 1)
-                    rc = tier_pending(c);
+                    rc = tier_pending(c, w);
                 else if (rc == 0 && r->offset < 0)
                     rc = ss_log_find_time(l, e.spec, visible_end(s, l),
                                           &r->offset, &r->timestamp);

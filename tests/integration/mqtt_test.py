@@ -113,7 +113,8 @@ class MqttTest(unittest.TestCase):
     def setUpClass(cls):
         cls.node = Node()
         cls.node.start_segstore()
-        cls.port = cls.node.start_mqtt("--set", "mqtt.max.packet.size=65536")
+        cls.port = cls.node.start_mqtt("--set", "mqtt.max.packet.size=65536",
+                                       "--set", "mqtt.sys.interval=1")
 
     @classmethod
     def tearDownClass(cls):
@@ -582,6 +583,24 @@ class MqttTest(unittest.TestCase):
         self.assertEqual(got, list(range(n)))
         s.stop()
         p.stop()
+
+    def test_sys_topics(self):
+        r = Raw(self.port, v=5)
+        r.connect("sys")
+        r.subscribe("$SYS/broker/#", 0)
+        seen = {}
+        deadline = time.time() + 3
+        while time.time() < deadline and len(seen) < 10:
+            p = r.recv_packet(0.5)
+            if p is not None and p[0] == 3:
+                m = r.parse_publish(p)
+                seen[m["topic"]] = m["payload"]
+        self.assertIn("$SYS/broker/uptime", seen)
+        self.assertTrue(seen["$SYS/broker/uptime"].endswith(b" seconds"))
+        self.assertGreaterEqual(int(seen["$SYS/broker/clients/connected"]), 1)
+        self.assertIn("$SYS/broker/messages/received", seen)
+        self.assertTrue(seen["$SYS/broker/version"].startswith(b"sluice-mqtt"))
+        r.close()
 
     def test_two_instances(self):
         port2 = self.node.start_mqtt()

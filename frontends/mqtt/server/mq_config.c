@@ -70,6 +70,9 @@ const sl_conf_key mq_config_keys[] = {
      "are closed regardless."},
     {"mqtt.allow.anonymous", SL_CONF_BOOL, F(allow_anonymous), 0, 0, "true", 0,
      NULL, "Accept clients without a user name."},
+    {"mqtt.sys.interval", SL_CONF_I64, F(sys_interval), 0, 86400, "10", 0, NULL,
+     "Seconds between updates of this process's $SYS/broker/ topics "
+     "(0: none). They are local to the process, not in the log."},
     {"mqtt.password.file", SL_CONF_STR, F(password_file), 0, 0, "", 0, NULL,
      "Password file (Mosquitto's format, docs/mqtt-auth.md); empty: user "
      "names are not checked."},

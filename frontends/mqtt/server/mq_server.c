@@ -883,6 +883,61 @@ conn_data(fe_conn *fe, void *state, sl_slice buf, size_t *consumed)
     return 0;
 }
 
+/* ---- $SYS: this process's statistics, like Mosquitto's ---------------- */
+
+static void
+sys_pub(mq_server *s, const char *topic, const char *val)
+{
+    mq_msg m;
+    memset(&m, 0, sizeof(m));
+    m.topic = sl_slice_str(topic);
+    m.payload = sl_slice_str(val);
+    m.part = -1;
+    m.offset = -1;
+    uint8_t *blob;
+    size_t bn;
+    /* Retained locally (a new subscriber gets the last value), sent to the
+     * subscribers of this process; never in the log or KV. */
+    m.retain = true;
+    if (mq__msg_blob(&m, &blob, &bn) == 0) {
+        mq__retained_set(s, m.topic, blob, bn, 0);
+        free(blob);
+    }
+    m.retain = false;
+    mq__deliver_local(s, &m);
+}
+
+static void
+sys_num(mq_server *s, const char *topic, uint64_t v)
+{
+    char val[32];
+    snprintf(val, sizeof(val), "%llu", (unsigned long long)v);
+    sys_pub(s, topic, val);
+}
+
+static void
+sys_update(mq_server *s, uint64_t now)
+{
+    const mq_stats *st = &s->st;
+    uint64_t connected = 0;
+    char up[48];
+    for (mq_conn *c = s->conns; c != NULL; c = c->next)
+        connected += c->state == MQ_CS_CONNECTED;
+    snprintf(up, sizeof(up), "%llu seconds",
+             (unsigned long long)((now - s->start_ms) / 1000));
+    sys_pub(s, "$SYS/broker/uptime", up);
+    sys_pub(s, "$SYS/broker/version", "sluice-mqtt " SLUICE_VERSION);
+    sys_num(s, "$SYS/broker/clients/connected", connected);
+    sys_num(s, "$SYS/broker/clients/total", s->nsessions);
+    sys_num(s, "$SYS/broker/messages/received", st->msgs_in);
+    sys_num(s, "$SYS/broker/messages/sent", st->msgs_out);
+    sys_num(s, "$SYS/broker/publish/messages/dropped",
+            st->dropped_qos0 + st->dropped_too_big);
+    sys_num(s, "$SYS/broker/bytes/received", st->bytes_in);
+    sys_num(s, "$SYS/broker/bytes/sent", st->bytes_out);
+    sys_num(s, "$SYS/broker/retained messages/count", s->nretained);
+}
+
 /* ---- housekeeping
  * -------------------------------------------------------------- */
 
@@ -911,6 +966,11 @@ on_tick(uv_timer_t *t)
     if (now - s->last_flush_ms >= (uint64_t)s->cfg->session_flush_ms) {
         s->last_flush_ms = now;
         mq__kv_tick(s);
+    }
+    if (s->cfg->sys_interval > 0 &&
+        now - s->last_sys_ms >= (uint64_t)s->cfg->sys_interval * 1000) {
+        s->last_sys_ms = now;
+        sys_update(s, now);
     }
     if (now - s->last_poll_ms >= (uint64_t)s->cfg->tail_poll_ms) {
         s->last_poll_ms = now;

@@ -61,6 +61,7 @@ typedef struct mq_config {
     int allow_anonymous;
     char password_file[SL_CONF_STR_MAX];
     char acl_file[SL_CONF_STR_MAX];
+    int64_t sys_interval;
 } mq_config;
 
 extern const sl_conf_key mq_config_keys[];
@@ -360,6 +361,7 @@ struct mq_server {
     int scan_busy, scan_first;
     void (*scan_done_cb)(mq_server *s);
     uint64_t last_flush_ms;
+    uint64_t last_sys_ms;
     mq_passwd *passwd; /* NULL: no password file */
     mq_acl *acl;       /* NULL: no ACL file (everything allowed) */
     mq_stats st;
@@ -409,6 +411,9 @@ void mq__tail_read(mq_server *s);
 /* The session got a connection or a slot: resume reading/sending. */
 void mq__session_kick(mq_session *ss);
 int mq__handle_puback(mq_conn *c, int type, const mq_ack *a);
+/* Deliver m (QoS 0) to every local subscriber now, without the log
+ * ($SYS topics). */
+void mq__deliver_local(mq_server *s, const mq_msg *m);
 /* Deliver a retained message (on subscribe) to a session. */
 void mq__deliver_retained(mq_session *ss, mq_retained *r, uint8_t qos,
                           uint32_t subid);

@@ -358,6 +358,38 @@ on_group(void *arg, mq_sgroup *g)
     d->s->st.dropped_qos0 += m->qos == 0;
 }
 
+static void
+on_sub_local(void *arg, mq_subent *e)
+{
+    dctx *d = arg;
+    if (!e->sess->gone && e->sess->conn != NULL)
+        aggregate(d, e->sess, e);
+}
+
+static void
+on_group_local(void *arg, mq_sgroup *g)
+{
+    dctx *d = arg;
+    for (uint32_t k = 0; k < g->n; k++) {
+        mq_subent *e = g->members[(g->rr + k) % g->n];
+        if (e->sess->gone || e->sess->conn == NULL)
+            continue;
+        g->rr = (g->rr + k + 1) % g->n;
+        send_publish(e->sess, d->m, 0, false, &e->id, e->id ? 1 : 0, false, 0,
+                     NULL);
+        return;
+    }
+}
+
+void
+mq__deliver_local(mq_server *s, const mq_msg *m)
+{
+    dctx d = {s, m, ++s->gen, NULL, 0};
+    mq__trie_match(s->subs_root, m->topic, on_sub_local, on_group_local, &d);
+    for (mq_session *ss = d.list; ss != NULL; ss = ss->m_next)
+        send_publish(ss, m, 0, false, ss->m_ids, ss->m_nids, false, 0, NULL);
+}
+
 /* Deliver record m (from the tail) to every live matching session. */
 static void
 dispatch(mq_server *s, const mq_msg *m)

@@ -6,7 +6,8 @@ temporary directory under $SL_TEST_TMP) and its own sluice-kafka on
 127.0.0.1 with a free port, drives it with kcat, python3-confluent-kafka
 (librdkafka) and python3-kafka (kafka-python), and checks what segstore
 stored with sluice-ctl and sluice-dump.  No consumer groups: consumers
-assign() partitions and start from explicit offsets.
+assign() partitions and start from explicit offsets (groups, commits and
+idempotence are kafka_groups_test.py's).
 
 Run: kafka_test.py BIN_DIR [unittest args], under /usr/bin/python3 (the
 Debian client packages import only there).

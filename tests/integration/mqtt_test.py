@@ -557,6 +557,37 @@ class MqttTest(unittest.TestCase):
             r.close()
         p.stop()
 
+    def test_shared_subscription_redispatch(self):
+        a = Raw(self.port, v=5)
+        a.connect("shr-a")
+        a.subscribe("$share/g2/shr/#", 1)
+        b = Raw(self.port, v=5)
+        b.connect("shr-b")
+        b.subscribe("$share/g2/shr/#", 1)
+        p = Paho(self.port)
+        for i in range(6):
+            p.pub("shr/t", "m%d" % i)
+        got_a = []
+        while True:
+            x = a.recv_packet(0.5)
+            if x is None:
+                break
+            got_a.append(a.parse_publish(x)["payload"])
+        self.assertTrue(got_a)
+        a.close()  # leaves without acknowledging
+        got_b = []
+        while True:
+            x = b.recv_packet(0.7)
+            if x is None:
+                break
+            m = b.parse_publish(x)
+            got_b.append(m["payload"])
+            b.ack(4, m["pid"])
+        self.assertEqual(sorted(set(got_b)),
+                         sorted(b"m%d" % i for i in range(6)))
+        b.close()
+        p.stop()
+
     def test_unsubscribe(self):
         r = Raw(self.port, v=5)
         r.connect("unsub")

@@ -168,6 +168,9 @@ conn_closed(fe_conn *fe, void *state, int why)
     if (ss != NULL && ss->conn == c) {
         if (!s->stopping)
             will_on_close(s, c, ss);
+        ss->conn = NULL;
+        mq__share_redispatch(s, ss);
+        ss->conn = c;
         if (ss->expiry == 0) {
             if (ss->persist)
                 mq__kv_session_delete(s, sl_slice_make(ss->cid, ss->cid_n));

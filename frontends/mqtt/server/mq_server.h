@@ -166,6 +166,7 @@ typedef struct mq_out {
     int32_t part;  /* log position, or -1 for a held blob */
     int64_t off;
     mq_retained *held; /* retained/shared copy when not resendable by offset */
+    char *share;       /* shared delivery: the "$share/g/f" it went through */
     bool resend;       /* resend with DUP when the cursor passes it again */
 } mq_out;
 
@@ -417,6 +418,9 @@ void mq__deliver_local(mq_server *s, const mq_msg *m);
 /* Deliver a retained message (on subscribe) to a session. */
 void mq__deliver_retained(mq_session *ss, mq_retained *r, uint8_t qos,
                           uint32_t subid);
+/* The session's client went away: its unacknowledged shared-subscription
+ * messages go to another member of their group. */
+void mq__share_redispatch(mq_server *s, mq_session *ss);
 /* Resend what is in flight after a reconnect (PUBREL, held copies). */
 void mq__session_resend(mq_session *ss);
 
@@ -429,6 +433,8 @@ typedef void (*mq_match_cb)(void *arg, mq_subent *e);
 typedef void (*mq_group_cb)(void *arg, mq_sgroup *g);
 void mq__trie_match(mq_tnode *root, sl_slice topic, mq_match_cb cb,
                     mq_group_cb gcb, void *arg);
+/* The shared group `group` subscribed with filter `match`, or NULL. */
+mq_sgroup *mq__trie_group(mq_tnode *root, sl_slice match, sl_slice group);
 /* retained: set (NULL blob clears) and lookup by filter */
 int mq__retained_set(mq_server *s, sl_slice topic, const uint8_t *blob,
                      size_t n, int64_t version);

@@ -108,6 +108,7 @@ static void
 out_del(mq_session *ss, size_t i)
 {
     mq__retained_rele(ss->out[i].held);
+    free(ss->out[i].share);
     ss->out[i] = ss->out[--ss->nout];
     ss->dirty = 1;
 }
@@ -347,11 +348,14 @@ on_group(void *arg, mq_sgroup *g)
             held->refs = 1;
         }
         uint32_t id = e->id;
+        size_t before = ss->nout;
         int r = send_publish(ss, m, q, e->rap && m->retain, &id, id ? 1 : 0,
                              false, 0, held);
         mq__retained_rele(held);
         if (r == BLOCKED)
             continue;
+        if (ss->nout > before) /* remember the group for a redispatch */
+            ss->out[ss->nout - 1].share = strdup(e->filter);
         g->rr = i + 1;
         return;
     }
@@ -879,6 +883,51 @@ mq__session_kick(mq_session *ss)
         return;
     pend_drain(ss);
     session_read(ss);
+}
+
+void
+mq__share_redispatch(mq_server *s, mq_session *ss)
+{
+    for (size_t i = 0; i < ss->nout;) {
+        mq_out *o = &ss->out[i];
+        if (o->share == NULL || o->held == NULL || o->state == MQ_OUT_COMP) {
+            i++;
+            continue;
+        }
+        mq_share sh;
+        mq_msg m;
+        mq_sgroup *g = NULL;
+        if (mq_topic_share_parse(sl_slice_str(o->share), &sh) == 1)
+            g = mq__trie_group(s->subs_root, sh.filter, sh.group);
+        bool sent = false;
+        if (g != NULL &&
+            mq__msg_from_blob(s, sl_slice_make(o->held->blob, o->held->n),
+                              &m) == 0) {
+            m.part = -1;
+            m.offset = -1;
+            for (uint32_t k = 0; k < g->n && !sent; k++) {
+                uint32_t j = (g->rr + k) % g->n;
+                mq_subent *e = g->members[j];
+                mq_session *to = e->sess;
+                uint8_t q = SL_MIN(e->qos, o->qos);
+                if (to == ss || to->gone || !can_take(to, q))
+                    continue;
+                size_t before = to->nout;
+                uint32_t id = e->id;
+                int r = send_publish(to, &m, q, false, &id, id ? 1 : 0, false,
+                                     0, q > 0 ? o->held : NULL);
+                if (r == BLOCKED)
+                    continue;
+                if (to->nout > before)
+                    to->out[to->nout - 1].share = strdup(e->filter);
+                g->rr = j + 1;
+                sent = true;
+            }
+        }
+        if (!sent)
+            s->st.dropped_qos0++; /* no other member could take it */
+        out_del(ss, i);
+    }
 }
 
 void

@@ -83,8 +83,10 @@ mq__session_hold(mq_session *ss)
 static void
 session_free(mq_session *ss)
 {
-    for (size_t i = 0; i < ss->nout; i++)
+    for (size_t i = 0; i < ss->nout; i++) {
         mq__retained_rele(ss->out[i].held);
+        free(ss->out[i].share);
+    }
     for (size_t i = 0; i < ss->npend; i++)
         mq__retained_rele(ss->pend[i].r);
     free(ss->out);

@@ -247,6 +247,19 @@ mq__trie_del_sub(mq_tnode *root, mq_subent *e)
     prune(n);
 }
 
+mq_sgroup *
+mq__trie_group(mq_tnode *root, sl_slice match, sl_slice group)
+{
+    mq_tnode *n = node_for(root, match, false);
+    if (n == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < n->ngroups; i++)
+        if (n->groups[i].name_n == group.n &&
+            memcmp(n->groups[i].name, group.p, group.n) == 0)
+            return &n->groups[i];
+    return NULL;
+}
+
 typedef struct match_ctx {
     sl_slice t;
     mq_match_cb cb;

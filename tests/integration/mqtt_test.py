@@ -615,6 +615,30 @@ class MqttTest(unittest.TestCase):
         s.stop()
         p.stop()
 
+    def test_burst_larger_than_a_batch(self):
+        # Regression: a partition's accumulated batch grew past the log
+        # topic's max.message.bytes, segstore refused it and QoS 0
+        # messages vanished.  3 MB to one topic in one burst.
+        s = Raw(self.port, v=4)
+        s.connect("burst-sub")
+        s.subscribe("burst/t", 0)
+        p = Raw(self.port, v=4)
+        p.connect("burst-pub")
+        n = 3000
+        blob = b"".join(
+            mqtt_util.packet(3, 0, mqtt_util.mstr("burst/t") +
+                             b"%06d" % i + b"x" * 994) for i in range(n))
+        p.send(blob)
+        got = 0
+        while got < n:
+            x = s.recv_packet(3)
+            if x is None:
+                break
+            got += x[0] == 3
+        self.assertEqual(got, n)
+        s.close()
+        p.close()
+
     def test_sys_topics(self):
         r = Raw(self.port, v=5)
         r.connect("sys")

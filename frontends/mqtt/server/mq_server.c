@@ -1102,8 +1102,14 @@ on_hello(void *arg, int rc)
                    sl_strerror(rc));
     }
     sl_buf b = {0};
+    /* A batch may hold one message as large as the largest packet a
+     * client may send, plus its headers. */
+    char mmb[32];
+    snprintf(mmb, sizeof(mmb), "%lld",
+             (long long)s->cfg->max_packet + (256 << 10) + 65536);
+    ipc_kv conf = {sl_slice_str("max.message.bytes"), sl_slice_str(mmb)};
     rc = ipc_topic_create_req_encode(&b, sl_slice_str(s->cfg->log_topic),
-                                     (int32_t)s->cfg->log_partitions, NULL, 0);
+                                     (int32_t)s->cfg->log_partitions, &conf, 1);
     if (rc == 0)
         rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_create, s);
     sl_buf_fini(&b);

@@ -42,6 +42,9 @@
 /* Stop reading connections while this many bytes wait for the APPEND in
  * flight (they resume when it is answered). */
 #define ACC_MAX (8u << 20)
+/* Close a batch before it grows past this (one message may still make it
+ * larger, up to the packet size limit). */
+#define BATCH_MAX (256u << 10)
 
 /* ---- records ------------------------------------------------------------- */
 
@@ -273,6 +276,16 @@ acc_add(mq_server *s, const mq_msg *m, int32_t part)
         int rc = sl_batch_builder_init(&a->bld[part], &a->bufs[part], now);
         if (rc != 0)
             return rc;
+    } else if (a->bufs[part].n - a->bld[part].start + m->payload.n +
+                   m->topic.n >
+               BATCH_MAX) {
+        /* A batch must stay under the topic's max.message.bytes (1 MiB by
+         * default), or segstore refuses the whole partition's entry: close
+         * this one, and the partition's entry carries several. */
+        sl_batch_builder_finish(&a->bld[part]);
+        int rc = sl_batch_builder_init(&a->bld[part], &a->bufs[part], now);
+        if (rc != 0)
+            return rc;
     }
     int rc = mq__msg_add_record(&a->bld[part], m, now);
     if (rc != 0)
@@ -397,8 +410,14 @@ on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
      * own messages. */
     if (err == 0) {
         ipc_append_result res;
-        for (size_t k = 0; ipc_append_rep_next(&m, &res) == 1; k++)
+        for (size_t k = 0; ipc_append_rep_next(&m, &res) == 1; k++) {
             q->status[q->sent[k]] = res.status;
+            if (res.status != 0) {
+                s->st.append_errors++;
+                sl_log(SL_LOG_WARN, "MQ-APPEND", "partition %d refused: %s",
+                       q->sent[k], sl_strerror(res.status));
+            }
+        }
     }
     if (err != 0) {
         s->st.append_errors++;

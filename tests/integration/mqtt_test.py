@@ -9,6 +9,7 @@ own topics and client ids), which keeps the file fast.
 Run: mqtt_test.py BIN_DIR [unittest args], under /usr/bin/python3 (Debian's
 paho-mqtt imports only there).
 """
+import json
 import os
 import queue
 import subprocess
@@ -416,12 +417,15 @@ class MqttTest(unittest.TestCase):
 
     def test_inbound_receive_maximum_exceeded(self):
         node = self.node
-        port = node.start_mqtt("--set", "mqtt.receive.maximum=2")
+        port = node.start_mqtt("--set", "mqtt.receive.maximum=2",
+                               "--set", "mqtt.keepalive.max=5")
         try:
             p = Raw(port, v=5)
-            ca = p.connect("rm-in")
+            ca = p.connect("rm-in", keepalive=60)
             pr, _ = mqtt_util.parse_props(ca[2], 2)
             self.assertEqual(dict(pr)[P_RECV_MAX], 2)
+            # the server's keep alive replaces the client's 60 s
+            self.assertEqual(dict(pr)[mqtt_util.P_SERVER_KA], 5)
             for i in range(1, 6):
                 p.publish("rmin/t", "x", qos=2, pid=i)
             self.assertTrue(p.closed())
@@ -637,6 +641,41 @@ class MqttTest(unittest.TestCase):
             got += x[0] == 3
         self.assertEqual(got, n)
         s.close()
+        p.close()
+
+    def test_record_layout(self):
+        # What a Kafka consumer of the log topic sees (docs/mqtt.md 8).
+        p = Raw(self.port, v=5)
+        p.connect("layout-pub")
+        p.publish("layout/x", "body", qos=1, pid=3, retain=True, pprops=[
+            (P_PFI, 1), (P_CT, "text/plain"), (P_RT, "layout/r"),
+            (P_CD, b"cd"), (P_EXPIRY, 60), (P_USER, ("u1", "v1")),
+            (P_USER, ("u2", "v2"))])
+        p.expect(4)  # durable now
+        r = subprocess.run([os.path.join(mqtt_util.BIN, "sluice-dump"),
+                            "--json", "--records", "--full", self.node.data],
+                           capture_output=True, text=True, timeout=30)
+        recs = [json.loads(line) for line in r.stdout.splitlines()
+                if '"record"' in line]
+        rec = [x for x in recs if x.get("key") == "layout/x"]
+        self.assertEqual(len(rec), 1)
+        rec = rec[0]
+        self.assertEqual(rec["value"], "body")
+        h = [(x["key"], x["value"]) for x in rec["headers"]]
+        d = dict(h)
+        self.assertEqual(d["mqtt.qos"], "1")
+        self.assertEqual(d["mqtt.retain"], "1")
+        self.assertEqual(d["mqtt.content_type"], "text/plain")
+        self.assertEqual(d["mqtt.response_topic"], "layout/r")
+        self.assertEqual(d["mqtt.correlation_data"], "cd")
+        self.assertEqual(d["mqtt.payload_format"], "1")
+        self.assertEqual(d["mqtt.cid"], "layout-pub")
+        self.assertAlmostEqual(int(d["mqtt.expiry"]) / 1000,
+                               time.time() + 60, delta=5)
+        self.assertEqual([x for x in h if x[0].startswith("u")],
+                         [("u1", "v1"), ("u2", "v2")])
+        p.publish("layout/x", "", qos=1, pid=4, retain=True)
+        p.expect(4)
         p.close()
 
     def test_sys_topics(self):

@@ -354,7 +354,9 @@ part_find_log(ss_tier_svc *t, const ss_log *l)
     return NULL;
 }
 
-/* Store m in the tier, then locally (no mu). */
+/* Store m in the tier, then locally (no mu).  p is a private copy of the
+ * partition's names: the tpart itself may be freed meanwhile (topic
+ * deletion). */
 static int
 manifest_store(ss_tier *tier, const tpart *p, const char *local_path,
                const ss_tier_manifest *m, char *err, size_t errlen)
@@ -478,9 +480,9 @@ load_locked(ss_tier_svc *t, tpart *p)
 {
     ss_log *l = p->log;
     ss_log_hold(l);
-    pthread_mutex_unlock(t->mu);
-    tpart tmp = *p;
+    tpart tmp = *p; /* p may be freed while mu is released */
     ss_tier_manifest_init(&tmp.m);
+    pthread_mutex_unlock(t->mu);
     int rc = part_load(t, &tmp);
     pthread_mutex_lock(t->mu);
     if (part_find_log(t, l) != p) {
@@ -584,6 +586,14 @@ offload_locked(ss_tier_svc *t, tpart *p, int64_t base, int64_t next,
     }
     char lpath[PATH_MAX];
     local_manifest_path(p, lpath, sizeof(lpath));
+    tpart *names = malloc(sizeof(*names));
+    if (names == NULL) {
+        ss_tier_manifest_fini(&nm);
+        ss_log_rele(l);
+        return;
+    }
+    memcpy(names->topic, p->topic, sizeof(names->topic));
+    names->partition = p->partition;
     pthread_mutex_unlock(t->mu);
 
     char err[512] = "";
@@ -626,7 +636,8 @@ offload_locked(ss_tier_svc *t, tpart *p, int64_t base, int64_t next,
                      base);
     }
     if (rc == 0)
-        rc = manifest_store(t->up, p, lpath, &nm, err, sizeof(err));
+        rc = manifest_store(t->up, names, lpath, &nm, err, sizeof(err));
+    free(names);
     free(data);
     sl_buf_fini(&ix);
     sl_buf_fini(&tx);
@@ -700,9 +711,19 @@ trim_locked(ss_tier_svc *t, tpart *p, const ss_log_cfg *cfg, int64_t now)
     nm.generation++;
     char lpath[PATH_MAX];
     local_manifest_path(p, lpath, sizeof(lpath));
+    tpart *names = malloc(sizeof(*names));
+    if (names == NULL) {
+        ss_tier_manifest_fini(&nm);
+        free(gone);
+        ss_log_rele(l);
+        return 0;
+    }
+    memcpy(names->topic, p->topic, sizeof(names->topic));
+    names->partition = p->partition;
     pthread_mutex_unlock(t->mu);
     char err[512] = "";
-    int rc = manifest_store(t->up, p, lpath, &nm, err, sizeof(err));
+    int rc = manifest_store(t->up, names, lpath, &nm, err, sizeof(err));
+    free(names);
     pthread_mutex_lock(t->mu);
     if (rc != 0 || part_find_log(t, l) != p) {
         if (rc != 0)

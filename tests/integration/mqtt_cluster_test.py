@@ -98,6 +98,29 @@ class ClusterTest(unittest.TestCase):
         s.close()
         p.close()
 
+    def test_offline_session_leaves_memory(self):
+        a = self.node.start_mqtt("--set", "mqtt.session.memory.s=1")
+        s = Raw(a, v=4)
+        s.connect("evict", clean=False)
+        s.subscribe("ev/#", 1)
+        s.close()
+        time.sleep(1.6)  # offline past mqtt.session.memory.s: read from KV
+        p = Raw(a, v=4)
+        p.connect("ev-pub")
+        p.publish("ev/t", "while away", qos=1)
+        p.expect(4)
+        s = Raw(a, v=4)
+        ca = s.connect("evict", clean=False)
+        self.assertEqual(ca[2][0], 1)
+        self.assertEqual([m["payload"] for m in drain(s)], [b"while away"])
+        s.close()
+        p.close()
+        self.node.kill_mqtt(a, signal.SIGTERM)
+        log = [x for x in os.listdir(self.node.root) if x.endswith(".log")]
+        text = "".join(open(os.path.join(self.node.root, x)).read()
+                       for x in log if x.startswith("mqtt-"))
+        self.assertIn("evicted=1", text)
+
     def test_takeover_across_instances(self):
         a = self.node.start_mqtt()
         b = self.node.start_mqtt()

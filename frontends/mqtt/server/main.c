@@ -160,7 +160,8 @@ main(int argc, char **argv)
            "conns=%llu connects=%llu msgs_in=%llu msgs_out=%llu "
            "malformed=%llu protocol_errors=%llu dropped_qos0=%llu "
            "dropped_too_big=%llu expired=%llu appends=%llu reads=%llu "
-           "append_errors=%llu ipc_errors=%llu",
+           "append_errors=%llu ipc_errors=%llu takeovers=%llu wills=%llu "
+           "auth_failures=%llu acl_denied=%llu evicted=%llu",
            (unsigned long long)st->conns, (unsigned long long)st->connects,
            (unsigned long long)st->msgs_in, (unsigned long long)st->msgs_out,
            (unsigned long long)st->malformed,
@@ -169,7 +170,10 @@ main(int argc, char **argv)
            (unsigned long long)st->dropped_too_big,
            (unsigned long long)st->expired, (unsigned long long)st->appends,
            (unsigned long long)st->reads, (unsigned long long)st->append_errors,
-           (unsigned long long)st->ipc_errors);
+           (unsigned long long)st->ipc_errors,
+           (unsigned long long)st->takeovers, (unsigned long long)st->wills,
+           (unsigned long long)st->auth_failures,
+           (unsigned long long)st->acl_denied, (unsigned long long)st->evicted);
     sl_log(SL_LOG_INFO, "MQ-STOP", "stopped");
     return 0;
 }

@@ -70,6 +70,11 @@ const sl_conf_key mq_config_keys[] = {
      "are closed regardless."},
     {"mqtt.allow.anonymous", SL_CONF_BOOL, F(allow_anonymous), 0, 0, "true", 0,
      NULL, "Accept clients without a user name."},
+    {"mqtt.session.memory.s", SL_CONF_I64, F(session_memory_s), 0, 86400 * 365,
+     "60", 0, NULL,
+     "An offline session that never expires leaves this process's memory "
+     "after this many seconds (it stays in segstore and is read back when "
+     "its client returns); 0: keep them in memory."},
     {"mqtt.sys.interval", SL_CONF_I64, F(sys_interval), 0, 86400, "10", 0, NULL,
      "Seconds between updates of this process's $SYS/broker/ topics "
      "(0: none). They are local to the process, not in the log."},

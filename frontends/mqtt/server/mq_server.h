@@ -62,6 +62,7 @@ typedef struct mq_config {
     char password_file[SL_CONF_STR_MAX];
     char acl_file[SL_CONF_STR_MAX];
     int64_t sys_interval;
+    int64_t session_memory_s;
 } mq_config;
 
 extern const sl_conf_key mq_config_keys[];
@@ -305,6 +306,7 @@ typedef struct mq_stats {
     uint64_t wills;
     uint64_t auth_failures;
     uint64_t acl_denied;
+    uint64_t evicted; /* offline sessions dropped from memory (in KV) */
 } mq_stats;
 
 #define MQ_SMAP_BITS 12

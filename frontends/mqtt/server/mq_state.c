@@ -320,6 +320,18 @@ mq__sessions_tick(mq_server *s, uint64_t now)
         mq_session *next = ss->off_next;
         if (ss->will != NULL && (int64_t)now >= ss->will_at_ms)
             will_fire(s, ss);
+        if (ss->expiry == 0xFFFFFFFFu && ss->persist && s->kv_ok &&
+            s->cfg->session_memory_s > 0 && !ss->dirty && ss->will == NULL &&
+            ss->refs == 1 && !s->kv_busy && s->nkv == 0 &&
+            (int64_t)now >=
+                ss->disconnect_ms + s->cfg->session_memory_s * 1000) {
+            /* Its last state is durable in KV (nothing is being written):
+             * memory is for the clients that are here. */
+            s->st.evicted++;
+            mq__session_drop(s, ss);
+            ss = next;
+            continue;
+        }
         if (ss->expiry != 0xFFFFFFFFu &&
             (int64_t)now >= ss->disconnect_ms + (int64_t)ss->expiry * 1000) {
             /* A will still waiting goes out when its session ends. */

@@ -69,6 +69,11 @@ b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len)
 static int
 hash_parse(const char *h, size_t n, pw_user *u)
 {
+    /* Every form is printable ASCII without spaces; anything else (a NUL
+     * in particular, which would cut the stored string) is refused. */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)h[i] <= 0x20 || (unsigned char)h[i] >= 0x7f)
+            return SL_E_MALFORMED;
     if (n >= 10 && (memcmp(h, "$argon2id$", 10) == 0 ||
                     (n >= 9 && memcmp(h, "$argon2i$", 9) == 0))) {
         u->kind = H_ARGON2;
@@ -178,7 +183,7 @@ mq_passwd_set(mq_passwd *p, sl_slice user, sl_slice hash)
 {
     if (user.n == 0 || user.n > USER_MAX || hash.n > HASH_MAX ||
         memchr(user.p, ':', user.n) || memchr(user.p, '\n', user.n) ||
-        memchr(hash.p, '\n', hash.n))
+        memchr(user.p, 0, user.n) || memchr(hash.p, '\n', hash.n))
         return SL_E_INVAL;
     pw_user nu;
     int rc = user_fill(&nu, user, hash);
@@ -236,9 +241,12 @@ next_line(sl_slice *rest, sl_slice *line)
 static sl_slice
 trim(sl_slice s)
 {
-    while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t'))
+    /* '\r' too: a CRLF file, and a stray CR that would otherwise come
+     * back differently after a format and parse. */
+    while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t' || s.p[0] == '\r'))
         s = sl_slice_make(s.p + 1, s.n - 1);
-    while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
+    while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t' ||
+                       s.p[s.n - 1] == '\r'))
         s.n--;
     return s;
 }
@@ -419,7 +427,7 @@ static sl_slice
 first_word(sl_slice s, sl_slice *rest)
 {
     size_t i = 0;
-    while (i < s.n && s.p[i] != ' ' && s.p[i] != '\t')
+    while (i < s.n && s.p[i] != ' ' && s.p[i] != '\t' && s.p[i] != '\r')
         i++;
     *rest = trim(sl_slice_make(s.p + i, s.n - i));
     return sl_slice_make(s.p, i);

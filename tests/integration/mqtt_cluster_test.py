@@ -134,6 +134,32 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(x.last[-1][2][0], 0x8E)
         y.close()
 
+    def test_takeover_carries_the_latest_state(self):
+        # A writes sessions rarely here; the takeover itself must make it
+        # write its latest state for B, so B redelivers nothing.
+        a = self.node.start_mqtt("--set", "mqtt.session.flush.ms=60000")
+        b = self.node.start_mqtt()
+        x = Raw(a, v=5)
+        x.connect("carry", clean=False, cprops=[(P_SESSION_EXPIRY, 300)])
+        x.subscribe("carry/#", 1)
+        p = Raw(a, v=4)
+        p.connect("carry-pub")
+        for i in range(5):
+            p.publish("carry/t", "m%d" % i, qos=1, pid=i + 1)
+            p.expect(4)
+        self.assertEqual(len(drain(x)), 5)  # received and acknowledged
+        y = Raw(b, v=5)
+        ca = y.connect("carry", clean=False, cprops=[(P_SESSION_EXPIRY, 300)])
+        self.assertEqual(ca[2][0], 1)
+        self.assertTrue(x.closed(3))
+        self.assertEqual(x.last[-1][2][0], 0x8E)
+        self.assertEqual(drain(y), [])
+        p.publish("carry/t", "next", qos=1, pid=9)
+        p.expect(4)
+        self.assertEqual([m["payload"] for m in drain(y)], [b"next"])
+        y.close()
+        p.close()
+
     def test_kill9_qos1_no_loss(self):
         a = self.node.start_mqtt()
         s = Raw(a, v=4)

@@ -355,16 +355,23 @@ mq__kv_event(mq_server *s, const ipc_event *e)
         return;
     }
     if (has_prefix(e->key, PFX_O, &rest)) {
-        if (!e->deleted && e->value.n == strlen(s->instance) &&
-            memcmp(e->value.p, s->instance, e->value.n) == 0)
+        size_t il = strlen(s->instance);
+        if (e->deleted ||
+            (e->value.n >= il && memcmp(e->value.p, s->instance, il) == 0))
             return;
         mq_session *ss = mq__session_find(s, rest);
         if (ss == NULL)
             return;
         /* Another instance took this client id: its connection here goes
          * (0x8E, no will: the client is connected elsewhere), and this
-         * process forgets the session without writing it again. */
+         * process forgets the session.  When the client resumes it there
+         * ("/r"), the newest state is written first: the other instance
+         * waits a moment before reading it (on_load).  After a clean
+         * start ("/c") the session was deleted and must stay so. */
         s->st.takeovers++;
+        bool resume = e->value.n > 0 && e->value.p[e->value.n - 1] == 'r';
+        if (resume && ss->persist)
+            mq__kv_session_save(s, ss);
         mq_conn *c = ss->conn;
         if (c != NULL) {
             c->takeover = true;
@@ -537,10 +544,11 @@ mq__kv_session_delete(mq_server *s, sl_slice cid)
 }
 
 void
-mq__kv_owner(mq_server *s, sl_slice cid)
+mq__kv_owner(mq_server *s, sl_slice cid, bool clean)
 {
-    mq__kv_set(s, PFX_O, cid, (const uint8_t *)s->instance, strlen(s->instance),
-               0, NULL, NULL);
+    char v[24];
+    snprintf(v, sizeof(v), "%s/%c", s->instance, clean ? 'c' : 'r');
+    mq__kv_set(s, PFX_O, cid, (const uint8_t *)v, strlen(v), 0, NULL, NULL);
 }
 
 int
@@ -560,7 +568,30 @@ mq__kv_q2_save(mq_server *s, mq_session *ss, mq_kv_cb cb, void *arg)
 typedef struct load_req {
     mq_server *s;
     mq_conn *c; /* held */
+    int again;  /* second read, after another instance's last write */
+    uv_timer_t t;
 } load_req;
+
+static int load_send(load_req *q);
+
+static void
+load_timer_closed(uv_handle_t *h)
+{
+    load_req *q = h->data;
+    if (load_send(q) != 0) {
+        mq_conn *c = q->c;
+        free(q);
+        if (!c->dead)
+            mq__connect_finish(c);
+        mq__conn_rele(c);
+    }
+}
+
+static void
+on_load_timer(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, load_timer_closed);
+}
 
 static void
 on_load(void *arg, int rc, const ipc_hdr *h, sl_slice body)
@@ -568,24 +599,41 @@ on_load(void *arg, int rc, const ipc_hdr *h, sl_slice body)
     load_req *q = arg;
     mq_server *s = q->s;
     mq_conn *c = q->c;
-    free(q);
     ipc_kv_get_rep m;
     if (rc == 0 && h->status != 0)
         rc = h->status;
     if (rc == 0 && ipc_kv_get_rep_decode(body, &m) != 0)
         rc = SL_E_MALFORMED;
-    sl_slice sv = {NULL, 0}, qv = {NULL, 0};
+    sl_slice sv = {NULL, 0}, qv = {NULL, 0}, ov = {NULL, 0};
     if (rc == 0) {
         ipc_kv_entry e;
         if (ipc_kv_get_rep_next(&m, &e) == 1 && e.status == 0)
             sv = e.value;
         if (ipc_kv_get_rep_next(&m, &e) == 1 && e.status == 0)
             qv = e.value;
+        if (ipc_kv_get_rep_next(&m, &e) == 1 && e.status == 0)
+            ov = e.value;
     }
     if (c->dead) {
+        free(q);
         mq__conn_rele(c);
         return;
     }
+    size_t il = strlen(s->instance);
+    if (rc == 0 && !q->again && ov.n >= il &&
+        memcmp(ov.p, s->instance, il) != 0) {
+        /* Another instance served this client last and may hold newer
+         * state than it has written: announce the takeover (it then
+         * writes its last state and lets go), give it a moment, read
+         * again. */
+        q->again = 1;
+        mq__kv_owner(s, sl_slice_make(c->cid, c->cid_n), false);
+        uv_timer_init(s->loop, &q->t);
+        q->t.data = q;
+        uv_timer_start(&q->t, on_load_timer, 150, 0);
+        return;
+    }
+    free(q);
     mq_session *ss = NULL;
     if (rc != 0) {
         s->st.ipc_errors++;
@@ -616,25 +664,36 @@ on_load(void *arg, int rc, const ipc_hdr *h, sl_slice body)
     mq__conn_rele(c);
 }
 
+static int
+load_send(load_req *q)
+{
+    mq_conn *c = q->c;
+    size_t n1, n2, n3;
+    char *k1 = key_make(PFX_S, sl_slice_make(c->cid, c->cid_n), &n1);
+    char *k2 = key_make(PFX_Q2, sl_slice_make(c->cid, c->cid_n), &n2);
+    char *k3 = key_make(PFX_O, sl_slice_make(c->cid, c->cid_n), &n3);
+    sl_slice keys[3] = {sl_slice_make(k1, n1), sl_slice_make(k2, n2),
+                        sl_slice_make(k3, n3)};
+    sl_buf b = {0};
+    int rc = k1 && k2 && k3 ? ipc_kv_get_req_encode(&b, keys, 3) : -ENOMEM;
+    if (rc == 0)
+        rc = ipc_client_request(q->s->ipc, sl_slice_make(b.p, b.n), on_load, q);
+    sl_buf_fini(&b);
+    free(k1);
+    free(k2);
+    free(k3);
+    return rc;
+}
+
 int
 mq__kv_session_load(mq_server *s, mq_conn *c)
 {
     load_req *q = calloc(1, sizeof(*q));
     if (q == NULL)
         return -ENOMEM;
-    size_t n1, n2;
-    char *k1 = key_make(PFX_S, sl_slice_make(c->cid, c->cid_n), &n1);
-    char *k2 = key_make(PFX_Q2, sl_slice_make(c->cid, c->cid_n), &n2);
-    sl_slice keys[2] = {sl_slice_make(k1, n1), sl_slice_make(k2, n2)};
-    sl_buf b = {0};
-    int rc = k1 && k2 ? ipc_kv_get_req_encode(&b, keys, 2) : -ENOMEM;
     q->s = s;
     q->c = c;
-    if (rc == 0)
-        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_load, q);
-    sl_buf_fini(&b);
-    free(k1);
-    free(k2);
+    int rc = load_send(q);
     if (rc != 0) {
         free(q);
         return rc;

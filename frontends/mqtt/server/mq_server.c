@@ -523,7 +523,7 @@ mq__connect_finish(mq_conn *c)
     ss->persist = expiry > 0;
     ss->dirty = 1;
     c->sess = ss;
-    mq__kv_owner(s, cid);
+    mq__kv_owner(s, cid, c->pc_clean);
     if (ss->persist)
         mq__kv_session_save(s, ss);
 

@@ -461,7 +461,9 @@ void mq__kv_session_save(mq_server *s, mq_session *ss);
 int mq__kv_session_save_cb(mq_server *s, mq_session *ss, mq_kv_cb cb,
                            void *arg);
 void mq__kv_session_delete(mq_server *s, sl_slice cid);
-void mq__kv_owner(mq_server *s, sl_slice cid);
+/* Record this process as the client's server; clean: its session was
+ * just deleted (Clean Start), so others must not write theirs back. */
+void mq__kv_owner(mq_server *s, sl_slice cid, bool clean);
 int mq__kv_q2_save(mq_server *s, mq_session *ss, mq_kv_cb cb, void *arg);
 /* Load c->cid's session, then mq__connect_finish(c). */
 int mq__kv_session_load(mq_server *s, mq_conn *c);

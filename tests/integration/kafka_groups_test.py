@@ -608,6 +608,18 @@ class RawGroupTest(GroupTestBase):
         # (retriable) within segstore.timeout.ms.
         n.seg.send_signal(signal.SIGSTOP)
         try:
+            # SIGSTOP takes effect asynchronously: wait until every
+            # thread of segstore is stopped.
+            deadline = time.time() + 5
+            task = "/proc/%d/task" % n.seg.pid
+            while time.time() < deadline:
+                states = []
+                for t in os.listdir(task):
+                    with open(os.path.join(task, t, "stat")) as f:
+                        states.append(f.read().rsplit(")", 1)[1].split()[0])
+                if all(st == "T" for st in states):
+                    break
+                time.sleep(0.01)
             t0 = time.time()
             self.assertEqual(heartbeat_v0(r, "rg", gen, me), 15)
             resp = r.call(16, 0, b"")

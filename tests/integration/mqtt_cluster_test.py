@@ -160,6 +160,34 @@ class ClusterTest(unittest.TestCase):
         y.close()
         p.close()
 
+    def test_will_of_a_killed_instance(self):
+        a = self.node.start_mqtt()
+        b = self.node.start_mqtt()
+        s = Raw(b, v=4)
+        s.connect("will-watch")
+        s.subscribe("lastwill/#", 1)
+        w = Raw(a, v=4)
+        w.connect("will-a", will=("lastwill/a", b"a died", 1, False, ()))
+        back = Raw(a, v=4)
+        back.connect("will-back",
+                     will=("lastwill/back", b"never", 1, False, ()))
+        time.sleep(0.3)  # wills and heartbeats in KV
+        self.node.kill_mqtt(a, signal.SIGKILL)
+        w.close()
+        back.close()
+        # "will-back" returns (through B) before A is declared dead: its
+        # will must not be sent
+        back = Raw(b, v=4)
+        back.connect("will-back")
+        t0 = time.time()
+        m = s.parse_publish(s.expect(3, timeout=12))
+        self.assertEqual((m["topic"], m["payload"]), ("lastwill/a", b"a died"))
+        self.assertLess(time.time() - t0, 10)
+        s.ack(4, m["pid"])
+        self.assertIsNone(s.recv_packet(2.5))
+        back.close()
+        s.close()
+
     def test_kill9_qos1_no_loss(self):
         a = self.node.start_mqtt()
         s = Raw(a, v=4)

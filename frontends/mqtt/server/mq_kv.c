@@ -722,3 +722,307 @@ mq__kv_fini(mq_server *s)
     s->kv = NULL;
     s->nkv = s->capkv = 0;
 }
+
+/* ---- wills that outlive their process ---------------------------------------
+ *
+ *   mqtt/w/<cid>       u8 1, u8 state (0: client connected, 1: will
+ *                      delayed), 16 bytes instance, i64 fire_at (wall ms,
+ *                      state 1), u32 will delay (s), then the will as a
+ *                      one-record batch
+ *   mqtt/i/<instance>  i64 wall ms: the instance's heartbeat, every second
+ *
+ * Every CONNECT writes or deletes its client's will; the end of the
+ * connection deletes it (sent, or not to be sent) or marks it delayed.
+ * When an instance's heartbeat is older than MQ_DEAD_MS, any other
+ * instance may claim it (deleting its heartbeat on condition of its
+ * version: one claimer wins), read its wills and send each when due —
+ * deleting it on condition of its version first, so that a client that
+ * came back meanwhile (its CONNECT rewrote the key) gets no will sent.
+ */
+#define PFX_W      "mqtt/w/"
+#define PFX_I      "mqtt/i/"
+#define MQ_DEAD_MS 5000
+
+void
+mq__kv_will_put(mq_server *s, sl_slice cid, const uint8_t *blob, size_t n,
+                uint32_t delay, int64_t fire_at)
+{
+    if (!s->kv_ok)
+        return;
+    sl_buf b = {0};
+    int rc = sl_buf_put_u8(&b, 1);
+    rc |= sl_buf_put_u8(&b, fire_at ? 1 : 0);
+    rc |= sl_buf_append(&b, s->instance, 16);
+    rc |= sl_buf_put_u64be(&b, (uint64_t)fire_at);
+    rc |= sl_buf_put_u32be(&b, delay);
+    rc |= sl_buf_append(&b, blob, n);
+    if (rc == 0)
+        mq__kv_set(s, PFX_W, cid, b.p, b.n, 0, NULL, NULL);
+    sl_buf_fini(&b);
+}
+
+void
+mq__kv_will_del(mq_server *s, sl_slice cid)
+{
+    if (s->kv_ok)
+        mq__kv_set(s, PFX_W, cid, NULL, 0, 1, NULL, NULL);
+}
+
+void
+mq__kv_heartbeat(mq_server *s)
+{
+    uint8_t v[8];
+    sl_put_u64be(v, (uint64_t)sl_now_ms());
+    if (s->kv_ok)
+        mq__kv_set(s, PFX_I, sl_slice_str(s->instance), v, sizeof(v), 0, NULL,
+                   NULL);
+}
+
+/* A conditional delete (expect = version) sent at once; cb(arg, rc). */
+typedef struct cas_req {
+    mq_server *s;
+    void (*cb)(mq_server *s, void *arg, int rc);
+    void *arg;
+} cas_req;
+
+static void
+on_cas(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    cas_req *q = arg;
+    (void)body;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    q->cb(q->s, q->arg, rc);
+    free(q);
+}
+
+static void
+cas_delete(mq_server *s, sl_slice key, int64_t version,
+           void (*cb)(mq_server *s, void *arg, int rc), void *arg)
+{
+    cas_req *q = malloc(sizeof(*q));
+    if (q == NULL) {
+        cb(s, arg, -ENOMEM);
+        return;
+    }
+    q->s = s;
+    q->cb = cb;
+    q->arg = arg;
+    ipc_kv_op op = {IPC_KV_DELETE, key, version, {NULL, 0}};
+    sl_buf b = {0};
+    int rc = ipc_kv_write_req_encode(&b, 0, &op, 1);
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_cas, q);
+    sl_buf_fini(&b);
+    if (rc != 0)
+        on_cas(q, rc, NULL, sl_slice_make(NULL, 0));
+}
+
+/* A will of a dead instance, waiting for its time. */
+struct mq_orphan {
+    mq_orphan *next;
+    char *key;
+    size_t key_n;
+    int64_t version;
+    int64_t fire_at;
+    uint8_t *blob;
+    size_t n;
+};
+
+static void
+orphan_free(mq_orphan *o)
+{
+    free(o->key);
+    free(o->blob);
+    free(o);
+}
+
+static void
+on_orphan_claimed(mq_server *s, void *arg, int rc)
+{
+    mq_orphan *o = arg;
+    mq_msg m;
+    /* Deleted on our condition: nobody else sends it, and the client did
+     * not come back.  Otherwise (CONFLICT) it is not ours to send. */
+    if (rc == 0 &&
+        mq__msg_from_blob(s, sl_slice_make(o->blob, o->n), &m) == 0) {
+        s->st.wills++;
+        mq__publish_internal(s, &m);
+    }
+    orphan_free(o);
+}
+
+void
+mq__kv_orphans_tick(mq_server *s)
+{
+    int64_t now = sl_now_ms();
+    mq_orphan **pp = &s->orphans;
+    while (*pp != NULL) {
+        mq_orphan *o = *pp;
+        if (o->fire_at > now) {
+            pp = &o->next;
+            continue;
+        }
+        *pp = o->next;
+        cas_delete(s, sl_slice_make(o->key, o->key_n), o->version,
+                   on_orphan_claimed, o);
+    }
+}
+
+typedef struct reap_req {
+    mq_server *s;
+    char dead[17];
+    char after[IPC_STR_MAX];
+    size_t after_n;
+} reap_req;
+
+static void reap_scan(reap_req *q);
+
+static void
+on_reap_scan(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    reap_req *q = arg;
+    mq_server *s = q->s;
+    ipc_kv_scan_rep m;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc == 0 && ipc_kv_scan_rep_decode(body, &m) != 0)
+        rc = SL_E_MALFORMED;
+    if (rc != 0) {
+        free(q);
+        return;
+    }
+    int64_t now = sl_now_ms();
+    ipc_kv_entry e;
+    size_t last = 0;
+    while (ipc_kv_scan_rep_next(&m, &e) == 1) {
+        memcpy(q->after, e.key.p, e.key.n);
+        last = e.key.n;
+        sl_rd r;
+        sl_rd_init(&r, e.value);
+        uint8_t fmt, state;
+        sl_slice inst;
+        uint64_t fire_at;
+        uint32_t delay;
+        if (sl_rd_u8(&r, &fmt) || fmt != 1 || sl_rd_u8(&r, &state) ||
+            sl_rd_bytes(&r, 16, &inst) || sl_rd_u64be(&r, &fire_at) ||
+            sl_rd_u32be(&r, &delay))
+            continue;
+        if (memcmp(inst.p, q->dead, 16) != 0)
+            continue;
+        mq_orphan *o = calloc(1, sizeof(*o));
+        if (o == NULL)
+            continue;
+        o->key = malloc(e.key.n);
+        o->blob = malloc(sl_rd_left(&r) ? sl_rd_left(&r) : 1);
+        if (o->key == NULL || o->blob == NULL) {
+            orphan_free(o);
+            continue;
+        }
+        memcpy(o->key, e.key.p, e.key.n);
+        o->key_n = e.key.n;
+        o->n = sl_rd_left(&r);
+        memcpy(o->blob, sl_rd_ptr(&r), o->n);
+        o->version = e.version;
+        /* A connected client's will waits its delay from now, the moment
+         * its connection is known to be gone. */
+        o->fire_at =
+            state == 1 ? (int64_t)fire_at : now + (int64_t)delay * 1000;
+        o->next = s->orphans;
+        s->orphans = o;
+    }
+    if (m.more && last > 0) {
+        q->after_n = last;
+        reap_scan(q);
+        return;
+    }
+    sl_log(SL_LOG_INFO, "MQ-REAP", "instance %s is gone; its wills taken over",
+           q->dead);
+    free(q);
+    mq__kv_orphans_tick(s);
+}
+
+static void
+reap_scan(reap_req *q)
+{
+    ipc_kv_scan_req r = {sl_slice_str(PFX_W),
+                         sl_slice_make(q->after, q->after_n), 1000, 4u << 20};
+    sl_buf b = {0};
+    int rc = ipc_kv_scan_req_encode(&b, &r);
+    if (rc == 0)
+        rc = ipc_client_request(q->s->ipc, sl_slice_make(b.p, b.n),
+                                on_reap_scan, q);
+    sl_buf_fini(&b);
+    if (rc != 0)
+        free(q);
+}
+
+static void
+on_dead_claimed(mq_server *s, void *arg, int rc)
+{
+    reap_req *q = arg;
+    (void)s;
+    if (rc != 0) { /* another instance claimed it, or it came back */
+        free(q);
+        return;
+    }
+    reap_scan(q);
+}
+
+static void
+on_instances(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    mq_server *s = arg;
+    ipc_kv_scan_rep m;
+    s->reap_busy = 0;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc == 0 && ipc_kv_scan_rep_decode(body, &m) != 0)
+        rc = SL_E_MALFORMED;
+    if (rc != 0)
+        return;
+    int64_t now = sl_now_ms();
+    size_t pn = strlen(PFX_I);
+    ipc_kv_entry e;
+    while (ipc_kv_scan_rep_next(&m, &e) == 1) {
+        if (e.key.n != pn + 16 || e.value.n != 8)
+            continue;
+        if (memcmp(e.key.p + pn, s->instance, 16) == 0)
+            continue;
+        int64_t seen = (int64_t)sl_get_u64be(e.value.p);
+        if (now - seen < MQ_DEAD_MS)
+            continue;
+        reap_req *q = calloc(1, sizeof(*q));
+        if (q == NULL)
+            continue;
+        q->s = s;
+        memcpy(q->dead, e.key.p + pn, 16);
+        cas_delete(s, e.key, e.version, on_dead_claimed, q);
+    }
+}
+
+void
+mq__kv_reap_check(mq_server *s)
+{
+    if (!s->kv_ok || s->reap_busy)
+        return;
+    ipc_kv_scan_req r = {sl_slice_str(PFX_I), {NULL, 0}, 1000, 1u << 20};
+    sl_buf b = {0};
+    int rc = ipc_kv_scan_req_encode(&b, &r);
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_instances,
+                                s);
+    sl_buf_fini(&b);
+    if (rc == 0)
+        s->reap_busy = 1;
+}
+
+void
+mq__kv_orphans_free(mq_server *s)
+{
+    while (s->orphans != NULL) {
+        mq_orphan *o = s->orphans;
+        s->orphans = o->next;
+        orphan_free(o);
+    }
+}

@@ -130,18 +130,27 @@ conn_open(fe_conn *fe, void *arg, int *refuse)
 static void
 will_on_close(mq_server *s, mq_conn *c, mq_session *ss)
 {
-    if (c->will == NULL || c->clean_disconnect)
+    sl_slice cid = sl_slice_make(c->cid, c->cid_n);
+    if (c->will == NULL)
         return;
+    if (c->clean_disconnect) {
+        mq__kv_will_del(s, cid);
+        return;
+    }
     if (c->will_delay == 0 || ss == NULL || ss->expiry == 0) {
         mq_msg m;
         if (mq__msg_from_blob(s, sl_slice_make(c->will, c->will_n), &m) == 0) {
             s->st.wills++;
             mq__publish_internal(s, &m);
         }
+        mq__kv_will_del(s, cid);
         return;
     }
     /* Delayed: the session keeps it until the delay passes, the session
-     * ends, or the client comes back. */
+     * ends, or the client comes back; KV keeps it for another instance
+     * should this one die meanwhile. */
+    mq__kv_will_put(s, cid, c->will, c->will_n, c->will_delay,
+                    sl_now_ms() + (int64_t)c->will_delay * 1000);
     free(ss->will);
     ss->will = c->will;
     ss->will_n = c->will_n;
@@ -524,6 +533,12 @@ mq__connect_finish(mq_conn *c)
     ss->dirty = 1;
     c->sess = ss;
     mq__kv_owner(s, cid, c->pc_clean);
+    /* The will (or its absence) replaces whatever an earlier connection of
+     * this client left in KV. */
+    if (c->will != NULL)
+        mq__kv_will_put(s, cid, c->will, c->will_n, c->will_delay, 0);
+    else
+        mq__kv_will_del(s, cid);
     if (ss->persist)
         mq__kv_session_save(s, ss);
 
@@ -966,6 +981,15 @@ on_tick(uv_timer_t *t)
     if (!s->ready)
         return;
     mq__sessions_tick(s, now);
+    mq__kv_orphans_tick(s);
+    if (now - s->last_beat_ms >= 1000) {
+        s->last_beat_ms = now;
+        mq__kv_heartbeat(s);
+    }
+    if (now - s->last_reap_ms >= 2000) {
+        s->last_reap_ms = now;
+        mq__kv_reap_check(s);
+    }
     if (now - s->last_flush_ms >= (uint64_t)s->cfg->session_flush_ms) {
         s->last_flush_ms = now;
         mq__kv_tick(s);
@@ -1296,6 +1320,9 @@ mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg)
     uv_timer_stop(&s->start_timer);
     fe_server_stop_accepting(s->fe);
     for (mq_conn *c = s->conns; c != NULL; c = c->next) {
+        /* An orderly stop sends no wills, here or from another instance. */
+        if (c->will != NULL && c->sess != NULL && c->sess->conn == c)
+            mq__kv_will_del(s, sl_slice_make(c->cid, c->cid_n));
         if (c->state == MQ_CS_CONNECTED && c->version == MQ_V5) {
             mq_disconnect d = {MQ_RC_SERVER_SHUTTING_DOWN, {NULL, 0}};
             sl_buf_reset(&s->out);
@@ -1305,6 +1332,9 @@ mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg)
         fe_conn_pause(c->fe);
     }
     if (s->ready) {
+        if (s->kv_ok)
+            mq__kv_set(s, "mqtt/i/", sl_slice_str(s->instance), NULL, 0, 1,
+                       NULL, NULL);
         mq__kv_tick(s);
         mq__append_flush(s);
         mq__kv_flush(s);

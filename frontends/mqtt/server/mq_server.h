@@ -84,6 +84,7 @@ typedef struct mq_subent mq_subent;
 typedef struct mq_tnode mq_tnode;
 typedef struct mq_retained mq_retained;
 typedef struct mq_kvop mq_kvop;
+typedef struct mq_orphan mq_orphan;
 /* A KV write is durable (rc 0) or failed. */
 typedef void (*mq_kv_cb)(void *arg, int rc);
 
@@ -364,6 +365,9 @@ struct mq_server {
     int scan_busy, scan_first;
     void (*scan_done_cb)(mq_server *s);
     uint64_t last_flush_ms;
+    uint64_t last_beat_ms, last_reap_ms;
+    int reap_busy;
+    mq_orphan *orphans; /* wills of dead instances, waiting */
     uint64_t last_sys_ms;
     mq_passwd *passwd; /* NULL: no password file */
     mq_acl *acl;       /* NULL: no ACL file (everything allowed) */
@@ -468,6 +472,14 @@ int mq__kv_q2_save(mq_server *s, mq_session *ss, mq_kv_cb cb, void *arg);
 /* Load c->cid's session, then mq__connect_finish(c). */
 int mq__kv_session_load(mq_server *s, mq_conn *c);
 void mq__kv_tick(mq_server *s);
+/* Wills in KV (mqtt/w/) and instance heartbeats (mqtt/i/). */
+void mq__kv_will_put(mq_server *s, sl_slice cid, const uint8_t *blob, size_t n,
+                     uint32_t delay, int64_t fire_at);
+void mq__kv_will_del(mq_server *s, sl_slice cid);
+void mq__kv_heartbeat(mq_server *s);
+void mq__kv_reap_check(mq_server *s);
+void mq__kv_orphans_tick(mq_server *s);
+void mq__kv_orphans_free(mq_server *s);
 void mq__kv_fini(mq_server *s);
 /* May c publish (MQ_ACL_WRITE) to / receive (MQ_ACL_READ) topic? */
 bool mq__acl(const mq_conn *c, sl_slice topic, int access);

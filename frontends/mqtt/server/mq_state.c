@@ -309,6 +309,7 @@ will_fire(mq_server *s, mq_session *ss)
     ss->will = NULL;
     ss->will_n = 0;
     ss->will_at_ms = 0;
+    mq__kv_will_del(s, sl_slice_make(ss->cid, ss->cid_n));
 }
 
 /* Housekeeping of offline sessions: delayed wills and expiry. */

@@ -150,7 +150,8 @@ ss__touch(ss_server *s, ss_log *l, sl_slice topic, int32_t partition)
     touched *t = &s->touched[s->ntouched++];
     t->log = l;
     ss_log_hold(l);
-    memcpy(t->topic, topic.p, topic.n);
+    if (topic.n > 0)
+        memcpy(t->topic, topic.p, topic.n);
     t->topic[topic.n] = 0;
     t->partition = partition;
     t->published = -1;

@@ -24,7 +24,8 @@ class MqttKafkaTest(unittest.TestCase):
     def setUpClass(cls):
         cls.node = Node()
         cls.node.start_segstore()
-        cls.port = cls.node.start_mqtt()
+        cls.port = cls.node.start_mqtt(
+            "--set", "mqtt.log.rules=sensors/#=sensors;+/alarm=alarms")
         cls.kport = free_port()
         cls.klog = open(os.path.join(cls.node.root, "kafka.log"), "ab")
         cls.kf = subprocess.Popen(
@@ -69,6 +70,43 @@ class MqttKafkaTest(unittest.TestCase):
                   "mqtt.content_type=text/plain", "mqtt.cid=to-kafka",
                   "unit=C"):
             self.assertIn(h, headers)
+
+    def test_mapping_rules(self):
+        # sensors/# goes to log topic "sensors", +/alarm to "alarms", the
+        # rest to "mqtt"; subscribers see one broker, and a persistent
+        # session resumes across all of them.
+        s = Raw(self.port, v=4)
+        s.connect("rules-sub", clean=False)
+        s.subscribe("#", 1)
+        s.close()
+        p = Raw(self.port, v=4)
+        p.connect("rules-pub")
+        for i, t in enumerate(("sensors/t1", "boiler/alarm", "other/x")):
+            p.publish(t, "v%d" % i, qos=1, pid=i + 1)
+            p.expect(4)
+        p.close()
+        s = Raw(self.port, v=4)
+        s.connect("rules-sub", clean=False)
+        got = set()
+        while True:
+            x = s.recv_packet(0.7)
+            if x is None:
+                break
+            m = s.parse_publish(x)
+            if not m["retain"]:
+                got.add((m["topic"], m["payload"]))
+            s.ack(4, m["pid"])
+        self.assertTrue({("sensors/t1", b"v0"), ("boiler/alarm", b"v1"),
+                         ("other/x", b"v2")} <= got, got)
+        s.close()
+        for topic, key in (("sensors", "sensors/t1"),
+                           ("alarms", "boiler/alarm")):
+            keys = []
+            for part in range(8):
+                r = self.kcat("-C", "-t", topic, "-p", str(part), "-o",
+                              "beginning", "-e", "-q", "-f", "%k\n")
+                keys += r.stdout.decode().split()
+            self.assertEqual(keys, [key])
 
     def test_kafka_in_mqtt_out(self):
         s = Raw(self.port, v=4)

@@ -21,6 +21,11 @@ const sl_conf_key mq_config_keys[] = {
     {"mqtt.log.topic", SL_CONF_STR, F(log_topic), 0, 0, "mqtt", 0, NULL,
      "Log topic that carries every MQTT message (created at start when "
      "missing)."},
+    {"mqtt.log.rules", SL_CONF_STR, F(log_rules), 0, 0, "", 0, NULL,
+     "Mapping rules FILTER=TOPIC[;FILTER=TOPIC...]: an MQTT topic matching "
+     "the first FILTER goes to log topic TOPIC (created like "
+     "mqtt.log.topic); others to mqtt.log.topic. Every instance of a "
+     "cluster needs the same rules."},
     {"mqtt.log.partitions", SL_CONF_I64, F(log_partitions), 1, 10000, "8", 0,
      NULL,
      "Partitions of the log topic when this process creates it; an "

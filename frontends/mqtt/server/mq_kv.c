@@ -12,16 +12,21 @@
  *   mqtt/o/<cid>     the instance that serves the client: 16 hex digits,
  *                    random per process
  *
- * Session value, version 1 (all integers big-endian):
+ * Session value, version 2 (all integers big-endian):
  *
- *   u8 1, u8 protocol level, u32 expiry interval, i64 disconnect time
- *   (wall ms, 0 while connected), u32 partitions, then per partition i64
- *   the next offset to look at, u32 subscriptions, per subscription
- *   { u16 length + filter, u8 qos, u8 flags (1 no local, 2 retain as
- *   published), u8 retain handling, u32 subscription id, i64 since (wall
- *   ms) }, u32 outbound messages in flight, per message { u16 packet id,
- *   u8 qos, u8 state (1 PUBACK, 2 PUBREC, 3 PUBCOMP awaited), i32
- *   partition, i64 offset }.
+ *   u8 2, u8 protocol level, u32 expiry interval, i64 disconnect time
+ *   (wall ms, 0 while connected), u32 log topics, per log topic { u16
+ *   length + name, u32 partitions, per partition i64 the next offset to
+ *   look at }, u32 subscriptions, per subscription { u16 length + filter,
+ *   u8 qos, u8 flags (1 no local, 2 retain as published), u8 retain
+ *   handling, u32 subscription id, i64 since (wall ms) }, u32 outbound
+ *   messages in flight, per message { u16 packet id, u8 qos, u8 state (1
+ *   PUBACK, 2 PUBREC, 3 PUBCOMP awaited), u16 log topic index in this
+ *   value (0xFFFF: none), u32 partition, i64 offset }.
+ *
+ * Positions are kept per log topic by name, so a session survives a
+ * change of the mapping rules: topics no longer mapped are forgotten, new
+ * ones are read from their tail.
  *
  * Writes are coalesced: every change made during one loop iteration goes
  * out in one KV_WRITE, one at a time, so that two updates of one key are
@@ -392,15 +397,22 @@ static int
 session_encode(mq_server *s, const mq_session *ss, sl_buf *b)
 {
     int rc = 0;
-    rc |= sl_buf_put_u8(b, 1);
+    rc |= sl_buf_put_u8(b, 2);
     rc |= sl_buf_put_u8(b, ss->version);
     rc |= sl_buf_put_u32be(b, ss->expiry);
     rc |= sl_buf_put_u64be(b, ss->conn ? 0 : (uint64_t)ss->disconnect_wall);
-    rc |= sl_buf_put_u32be(b, (uint32_t)ss->nparts);
-    for (int32_t p = 0; p < ss->nparts; p++) {
-        const mq_cursor *c = &ss->cur[p];
-        int64_t pos = c->live ? SL_MAX(c->next, s->tail_next[p]) : c->next;
-        rc |= sl_buf_put_u64be(b, (uint64_t)pos);
+    rc |= sl_buf_put_u32be(b, (uint32_t)s->nlt);
+    for (int t = 0; t < s->nlt; t++) {
+        const mq_ltopic *l = &s->lt[t];
+        rc |= sl_buf_put_u16be(b, (uint16_t)strlen(l->name));
+        rc |= sl_buf_append(b, l->name, strlen(l->name));
+        rc |= sl_buf_put_u32be(b, (uint32_t)l->nparts);
+        for (int32_t q = 0; q < l->nparts; q++) {
+            int32_t p = l->base + q;
+            const mq_cursor *c = &ss->cur[p];
+            int64_t pos = c->live ? SL_MAX(c->next, s->tail_next[p]) : c->next;
+            rc |= sl_buf_put_u64be(b, (uint64_t)pos);
+        }
     }
     rc |= sl_buf_put_u32be(b, (uint32_t)ss->nsubs);
     for (const mq_subent *e = ss->subs; e != NULL; e = e->next) {
@@ -425,7 +437,9 @@ session_encode(mq_server *s, const mq_session *ss, sl_buf *b)
         rc |= sl_buf_put_u16be(b, o->pid);
         rc |= sl_buf_put_u8(b, o->qos);
         rc |= sl_buf_put_u8(b, o->state);
-        rc |= sl_buf_put_u32be(b, (uint32_t)o->part);
+        bool pos = o->part >= 0 && o->part < s->nparts;
+        rc |= sl_buf_put_u16be(b, pos ? s->gp_t[o->part] : 0xFFFF);
+        rc |= sl_buf_put_u32be(b, pos ? (uint32_t)mq__gp_part(s, o->part) : 0);
         rc |= sl_buf_put_u64be(b, (uint64_t)o->off);
     }
     return rc ? -ENOMEM : 0;
@@ -437,23 +451,39 @@ session_decode(mq_server *s, mq_session *ss, sl_slice v)
     sl_rd r;
     sl_rd_init(&r, v);
     uint8_t fmt, ver;
-    uint32_t expiry, nparts, n;
+    uint32_t expiry, ntopics, n;
     uint64_t disc;
-    if (sl_rd_u8(&r, &fmt) || fmt != 1 || sl_rd_u8(&r, &ver) ||
+    /* stored topic index -> this process's log topic, -1 when unknown */
+    int tmap[MQ_MAX_LTOPICS];
+    if (sl_rd_u8(&r, &fmt) || fmt != 2 || sl_rd_u8(&r, &ver) ||
         sl_rd_u32be(&r, &expiry) || sl_rd_u64be(&r, &disc) ||
-        sl_rd_u32be(&r, &nparts))
+        sl_rd_u32be(&r, &ntopics) || ntopics > MQ_MAX_LTOPICS)
         return SL_E_MALFORMED;
     ss->version = ver;
     ss->expiry = expiry;
     ss->disconnect_wall = (int64_t)disc;
-    for (uint32_t p = 0; p < nparts; p++) {
-        uint64_t pos;
-        if (sl_rd_u64be(&r, &pos))
+    for (uint32_t t = 0; t < ntopics; t++) {
+        uint16_t nl;
+        sl_slice name;
+        uint32_t nparts;
+        if (sl_rd_u16be(&r, &nl) || sl_rd_bytes(&r, nl, &name) ||
+            sl_rd_u32be(&r, &nparts))
             return SL_E_MALFORMED;
-        /* Partitions added to the log since are read from the tail. */
-        if ((int32_t)p < ss->nparts) {
-            ss->cur[p].next = (int64_t)pos;
-            ss->cur[p].live = 0;
+        tmap[t] = -1;
+        for (int u = 0; u < s->nlt; u++)
+            if (sl_slice_eq_str(name, s->lt[u].name))
+                tmap[t] = u;
+        for (uint32_t q = 0; q < nparts; q++) {
+            uint64_t pos;
+            if (sl_rd_u64be(&r, &pos))
+                return SL_E_MALFORMED;
+            /* Log topics or partitions added since are read from the
+             * tail; ones no longer mapped are forgotten. */
+            if (tmap[t] >= 0 && (int32_t)q < s->lt[tmap[t]].nparts) {
+                int32_t p = s->lt[tmap[t]].base + (int32_t)q;
+                ss->cur[p].next = (int64_t)pos;
+                ss->cur[p].live = 0;
+            }
         }
     }
     if (sl_rd_u32be(&r, &n))
@@ -479,18 +509,22 @@ session_decode(mq_server *s, mq_session *ss, sl_slice v)
     if (sl_rd_u32be(&r, &n))
         return SL_E_MALFORMED;
     for (uint32_t i = 0; i < n; i++) {
-        uint16_t pid;
+        uint16_t pid, ti;
         uint8_t qos, state;
-        uint32_t part;
+        uint32_t q;
         uint64_t off;
         if (sl_rd_u16be(&r, &pid) || sl_rd_u8(&r, &qos) ||
-            sl_rd_u8(&r, &state) || sl_rd_u32be(&r, &part) ||
-            sl_rd_u64be(&r, &off))
+            sl_rd_u8(&r, &state) || sl_rd_u16be(&r, &ti) ||
+            sl_rd_u32be(&r, &q) || sl_rd_u64be(&r, &off))
             return SL_E_MALFORMED;
         if (pid == 0 || qos < 1 || qos > 2 || state < MQ_OUT_ACK ||
             state > MQ_OUT_COMP)
             continue;
-        if (state != MQ_OUT_COMP && (int32_t)part >= ss->nparts)
+        int32_t part = -1;
+        if (ti < ntopics && tmap[ti] >= 0 &&
+            (int32_t)q < s->lt[tmap[ti]].nparts)
+            part = s->lt[tmap[ti]].base + (int32_t)q;
+        if (state != MQ_OUT_COMP && part < 0)
             continue;
         if (ss->nout == ss->capout) {
             size_t cap = ss->capout ? ss->capout * 2 : 16;
@@ -505,7 +539,7 @@ session_decode(mq_server *s, mq_session *ss, sl_slice v)
         o->pid = pid;
         o->qos = qos;
         o->state = state;
-        o->part = (int32_t)part;
+        o->part = part;
         o->off = (int64_t)off;
     }
     return 0;

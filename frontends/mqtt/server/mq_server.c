@@ -36,7 +36,102 @@ mq__now_ms(void)
 int32_t
 mq__partition_of(const mq_server *s, sl_slice topic)
 {
-    return (int32_t)(sl_xxh3(topic.p, topic.n) % (uint64_t)s->nparts);
+    int t = 0;
+    for (int i = 0; i < s->nrules; i++)
+        if (mq_topic_match(sl_slice_str(s->rules[i].filter), topic)) {
+            t = s->rules[i].t;
+            break;
+        }
+    const mq_ltopic *l = &s->lt[t];
+    return l->base + (int32_t)(sl_xxh3(topic.p, topic.n) % (uint64_t)l->nparts);
+}
+
+sl_slice
+mq__gp_topic(const mq_server *s, int32_t g)
+{
+    return sl_slice_str(s->lt[s->gp_t[g]].name);
+}
+
+int32_t
+mq__gp_part(const mq_server *s, int32_t g)
+{
+    return g - s->lt[s->gp_t[g]].base;
+}
+
+int32_t
+mq__gp(const mq_server *s, sl_slice topic, int32_t part)
+{
+    for (int t = 0; t < s->nlt; t++)
+        if (sl_slice_eq_str(topic, s->lt[t].name))
+            return part >= 0 && part < s->lt[t].nparts ? s->lt[t].base + part
+                                                       : -1;
+    return -1;
+}
+
+/* Kafka's topic name rule, which segstore enforces too. */
+static bool
+log_topic_valid(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > 249 || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = n[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int
+add_ltopic(mq_server *s, const char *name, size_t n)
+{
+    for (int t = 0; t < s->nlt; t++)
+        if (strlen(s->lt[t].name) == n && memcmp(s->lt[t].name, name, n) == 0)
+            return t;
+    if (s->nlt == MQ_MAX_LTOPICS || n >= sizeof(s->lt[0].name))
+        return -1;
+    memcpy(s->lt[s->nlt].name, name, n);
+    s->lt[s->nlt].name[n] = 0;
+    return s->nlt++;
+}
+
+/* Parse mqtt.log.rules: FILTER=TOPIC[;FILTER=TOPIC...]. */
+static int
+parse_rules(mq_server *s, char *err, size_t errlen)
+{
+    add_ltopic(s, s->cfg->log_topic, strlen(s->cfg->log_topic));
+    const char *p = s->cfg->log_rules;
+    while (*p != 0) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (len == 0) {
+            p += end ? 1 : 0;
+            continue;
+        }
+        if (eq == NULL || eq == p || (size_t)(eq - p) >= SL_CONF_STR_MAX ||
+            s->nrules == MQ_MAX_LTOPICS) {
+            snprintf(err, errlen, "mqtt.log.rules: bad rule '%.*s'", (int)len,
+                     p);
+            return SL_E_INVAL;
+        }
+        mq_rule *r = &s->rules[s->nrules];
+        memcpy(r->filter, p, (size_t)(eq - p));
+        r->filter[eq - p] = 0;
+        size_t tn = len - (size_t)(eq - p) - 1;
+        r->t = add_ltopic(s, eq + 1, tn);
+        if (mq_topic_filter_check(sl_slice_str(r->filter)) != 0 || r->t < 0 ||
+            !log_topic_valid(s->lt[r->t].name)) {
+            snprintf(err, errlen, "mqtt.log.rules: bad rule '%.*s'", (int)len,
+                     p);
+            return SL_E_INVAL;
+        }
+        s->nrules++;
+        p += len + (end ? 1 : 0);
+    }
+    return 0;
 }
 
 /* ---- connections ------------------------------------------------------------
@@ -1039,10 +1134,13 @@ on_event(void *arg, const ipc_event *e)
         mq__tail_event(s, e);
 }
 
+static void setup_topic(mq_server *s);
+
 static void
 on_describe(void *arg, int rc, const ipc_hdr *h, sl_slice body)
 {
     mq_server *s = arg;
+    mq_ltopic *l = &s->lt[s->setup_i];
     ipc_topic_describe_rep m;
     if (rc == 0 && h->status != 0)
         rc = h->status;
@@ -1051,24 +1149,46 @@ on_describe(void *arg, int rc, const ipc_hdr *h, sl_slice body)
     if (rc == 0 && m.partitions <= 0)
         rc = SL_E_MALFORMED;
     if (rc != 0) {
-        start_retry(s, "describe the log topic", rc);
+        start_retry(s, "describe a log topic", rc);
         return;
     }
-    s->nparts = m.partitions;
-    s->tail_next = calloc((size_t)s->nparts, sizeof(int64_t));
-    s->tail_hw = calloc((size_t)s->nparts, sizeof(int64_t));
-    s->tail_reading = calloc((size_t)s->nparts, 1);
-    mq__append_init(s);
-    if (s->tail_next == NULL || s->tail_hw == NULL || s->tail_reading == NULL ||
-        s->acc.bufs == NULL) {
+    l->nparts = m.partitions;
+    free(l->hw0);
+    l->hw0 = calloc((size_t)l->nparts, sizeof(int64_t));
+    if (l->hw0 == NULL) {
         start_retry(s, "start", -ENOMEM);
         return;
     }
     ipc_partition_info pi;
     while (ipc_topic_describe_rep_next_part(&m, &pi) == 1)
-        if (pi.partition >= 0 && pi.partition < s->nparts)
-            s->tail_next[pi.partition] = s->tail_hw[pi.partition] =
-                pi.high_watermark;
+        if (pi.partition >= 0 && pi.partition < l->nparts)
+            l->hw0[pi.partition] = pi.high_watermark;
+    if (++s->setup_i < s->nlt) {
+        setup_topic(s);
+        return;
+    }
+    /* Every log topic known: number their partitions globally. */
+    s->nparts = 0;
+    for (int t = 0; t < s->nlt; t++) {
+        s->lt[t].base = s->nparts;
+        s->nparts += s->lt[t].nparts;
+    }
+    s->tail_next = calloc((size_t)s->nparts, sizeof(int64_t));
+    s->tail_hw = calloc((size_t)s->nparts, sizeof(int64_t));
+    s->tail_reading = calloc((size_t)s->nparts, 1);
+    s->gp_t = calloc((size_t)s->nparts, 1);
+    mq__append_init(s);
+    if (s->tail_next == NULL || s->tail_hw == NULL || s->tail_reading == NULL ||
+        s->gp_t == NULL || s->acc.bufs == NULL) {
+        sl_log(SL_LOG_ERROR, "MQ-START", "out of memory");
+        exit(1);
+    }
+    for (int t = 0; t < s->nlt; t++)
+        for (int32_t q = 0; q < s->lt[t].nparts; q++) {
+            int32_t g = s->lt[t].base + q;
+            s->gp_t[g] = (uint8_t)t;
+            s->tail_next[g] = s->tail_hw[g] = s->lt[t].hw0[q];
+        }
     /* Retained messages first: a subscriber must find them from the
      * first connection on. */
     mq__kv_scan_retained(s, on_ready);
@@ -1080,8 +1200,9 @@ on_ready(mq_server *s)
     s->ready = 1;
     s->start_busy = 0;
     s->last_poll_ms = mq__now_ms();
-    sl_log(SL_LOG_INFO, "MQ-READY", "log topic=%s partitions=%d local=%d",
-           s->cfg->log_topic, s->nparts, s->is_local);
+    sl_log(SL_LOG_INFO, "MQ-READY",
+           "log topic=%s topics=%d rules=%d partitions=%d local=%d",
+           s->cfg->log_topic, s->nlt, s->nrules, s->nparts, s->is_local);
     for (mq_conn *c = s->conns; c != NULL; c = c->next)
         fe_conn_resume(c->fe);
 }
@@ -1094,17 +1215,39 @@ on_create(void *arg, int rc, const ipc_hdr *h, sl_slice body)
     if (rc == 0 && h->status != 0 && h->status != SL_E_EXISTS)
         rc = h->status;
     if (rc != 0) {
-        start_retry(s, "create the log topic", rc);
+        start_retry(s, "create a log topic", rc);
         return;
     }
     sl_buf b = {0};
-    rc = ipc_topic_describe_req_encode(&b, sl_slice_str(s->cfg->log_topic));
+    rc =
+        ipc_topic_describe_req_encode(&b, sl_slice_str(s->lt[s->setup_i].name));
     if (rc == 0)
         rc =
             ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_describe, s);
     sl_buf_fini(&b);
     if (rc != 0)
-        start_retry(s, "describe the log topic", rc);
+        start_retry(s, "describe a log topic", rc);
+}
+
+/* Create (when missing) and describe log topic s->setup_i. */
+static void
+setup_topic(mq_server *s)
+{
+    sl_buf b = {0};
+    /* A batch may hold one message as large as the largest packet a
+     * client may send, plus its headers. */
+    char mmb[32];
+    snprintf(mmb, sizeof(mmb), "%lld",
+             (long long)s->cfg->max_packet + (256 << 10) + 65536);
+    ipc_kv conf = {sl_slice_str("max.message.bytes"), sl_slice_str(mmb)};
+    int rc =
+        ipc_topic_create_req_encode(&b, sl_slice_str(s->lt[s->setup_i].name),
+                                    (int32_t)s->cfg->log_partitions, &conf, 1);
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_create, s);
+    sl_buf_fini(&b);
+    if (rc != 0)
+        start_retry(s, "create a log topic", rc);
 }
 
 static void
@@ -1125,20 +1268,8 @@ on_hello(void *arg, int rc)
                    "cannot subscribe to events: %s (the tail polls)",
                    sl_strerror(rc));
     }
-    sl_buf b = {0};
-    /* A batch may hold one message as large as the largest packet a
-     * client may send, plus its headers. */
-    char mmb[32];
-    snprintf(mmb, sizeof(mmb), "%lld",
-             (long long)s->cfg->max_packet + (256 << 10) + 65536);
-    ipc_kv conf = {sl_slice_str("max.message.bytes"), sl_slice_str(mmb)};
-    rc = ipc_topic_create_req_encode(&b, sl_slice_str(s->cfg->log_topic),
-                                     (int32_t)s->cfg->log_partitions, &conf, 1);
-    if (rc == 0)
-        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_create, s);
-    sl_buf_fini(&b);
-    if (rc != 0)
-        start_retry(s, "create the log topic", rc);
+    s->setup_i = 0;
+    setup_topic(s);
 }
 
 static void
@@ -1232,7 +1363,9 @@ mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop, char *err,
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    int rc;
+    int rc = parse_rules(s, err, errlen);
+    if (rc != 0)
+        return rc;
     if (cfg->password_file[0] != 0 || cfg->acl_file[0] != 0) {
         rc = load_auth(s, err, errlen);
         if (rc != 0)

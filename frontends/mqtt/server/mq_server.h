@@ -63,6 +63,7 @@ typedef struct mq_config {
     char acl_file[SL_CONF_STR_MAX];
     int64_t sys_interval;
     int64_t session_memory_s;
+    char log_rules[SL_CONF_STR_MAX];
 } mq_config;
 
 extern const sl_conf_key mq_config_keys[];
@@ -312,6 +313,24 @@ typedef struct mq_stats {
 
 #define MQ_SMAP_BITS 12
 
+/* A log topic carrying MQTT messages.  Its partitions are numbered
+ * globally from `base` (cursors, the tail and the accumulator index them
+ * so); hw0 holds where they ended at start. */
+typedef struct mq_ltopic {
+    char name[SL_CONF_STR_MAX];
+    int32_t nparts;
+    int32_t base;
+    int64_t *hw0;
+} mq_ltopic;
+
+/* A mapping rule: MQTT topics matching filter go to log topic t. */
+typedef struct mq_rule {
+    char filter[SL_CONF_STR_MAX];
+    int t;
+} mq_rule;
+
+#define MQ_MAX_LTOPICS 16
+
 struct mq_server {
     const mq_config *cfg;
     uv_loop_t *loop;
@@ -326,8 +345,14 @@ struct mq_server {
     uv_check_t flush_check;
     int flush_armed;
     mq_conn *conns;
-    /* the log */
-    int32_t nparts;
+    /* the log: topics, rules, global partition numbering */
+    mq_ltopic lt[MQ_MAX_LTOPICS];
+    int nlt;
+    mq_rule rules[MQ_MAX_LTOPICS];
+    int nrules;
+    int setup_i;    /* the log topic being created/described at start */
+    uint8_t *gp_t;  /* global partition -> log topic */
+    int32_t nparts; /* global partitions, all log topics */
     int64_t *tail_next;
     int64_t *tail_hw;
     uint8_t *tail_reading;
@@ -389,7 +414,14 @@ void mq__conn_rele(mq_conn *c);
 bool mq__conn_send(mq_conn *c, const sl_buf *b);
 /* Server-initiated close: DISCONNECT(reason) in MQTT 5, then close. */
 void mq__conn_fail(mq_conn *c, uint8_t reason, const char *why);
+/* The global partition an MQTT topic goes to (mapping rules, then XXH3
+ * mod the log topic's partitions). */
 int32_t mq__partition_of(const mq_server *s, sl_slice topic);
+/* Log topic name and partition of global partition g. */
+sl_slice mq__gp_topic(const mq_server *s, int32_t g);
+int32_t mq__gp_part(const mq_server *s, int32_t g);
+/* Global partition of (log topic, partition), -1 when not ours. */
+int32_t mq__gp(const mq_server *s, sl_slice topic, int32_t part);
 
 /* messages: record <-> mq_msg (mq_srv_publish.c) */
 int mq__msg_add_record(sl_batch_builder *b, const mq_msg *m, int64_t ts);

@@ -566,12 +566,12 @@ tail_read(mq_server *s, bool all)
     if (e == NULL || parts == NULL || q == NULL)
         goto out;
     size_t n = 0;
-    sl_slice topic = sl_slice_str(s->cfg->log_topic);
     for (int32_t p = 0; p < s->nparts; p++) {
         if (s->tail_reading[p] || (!all && s->tail_hw[p] <= s->tail_next[p]))
             continue;
-        e[n] = (ipc_read_entry){topic, p, s->tail_next[p],
-                                (int32_t)s->cfg->read_max_bytes};
+        e[n] =
+            (ipc_read_entry){mq__gp_topic(s, p), mq__gp_part(s, p),
+                             s->tail_next[p], (int32_t)s->cfg->read_max_bytes};
         parts[n++] = p;
     }
     if (n == 0)
@@ -615,13 +615,14 @@ mq__tail_poll(mq_server *s)
 void
 mq__tail_event(mq_server *s, const ipc_event *e)
 {
-    if (e->op != IPC_EVT_ADVANCE ||
-        !sl_slice_eq_str(e->topic, s->cfg->log_topic) || e->partition < 0 ||
-        e->partition >= s->nparts)
+    if (e->op != IPC_EVT_ADVANCE)
         return;
-    if (e->high_watermark > s->tail_hw[e->partition])
-        s->tail_hw[e->partition] = e->high_watermark;
-    if (s->tail_hw[e->partition] > s->tail_next[e->partition])
+    int32_t g = mq__gp(s, e->topic, e->partition);
+    if (g < 0)
+        return;
+    if (e->high_watermark > s->tail_hw[g])
+        s->tail_hw[g] = e->high_watermark;
+    if (s->tail_hw[g] > s->tail_next[g])
         tail_read(s, false);
 }
 
@@ -781,13 +782,12 @@ session_read(mq_session *ss)
     if (e == NULL || parts == NULL || q == NULL)
         goto out;
     size_t n = 0;
-    sl_slice topic = sl_slice_str(s->cfg->log_topic);
     for (int32_t p = 0; p < ss->nparts; p++) {
         mq_cursor *cur = &ss->cur[p];
         if (cur->live || cur->reading)
             continue;
         e[n] = (ipc_read_entry){
-            topic, p, cur->next,
+            mq__gp_topic(s, p), mq__gp_part(s, p), cur->next,
             (int32_t)SL_MIN(s->cfg->read_max_bytes, 256 << 10)};
         parts[n++] = p;
     }

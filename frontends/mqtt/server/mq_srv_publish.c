@@ -472,13 +472,12 @@ mq__append_flush(mq_server *s)
         return;
     }
     size_t n = 0;
-    sl_slice topic = sl_slice_str(s->cfg->log_topic);
     for (int32_t p = 0; p < s->nparts; p++) {
         if (a->count[p] == 0)
             continue;
         sl_batch_builder_finish(&a->bld[p]);
-        e[n].topic = topic;
-        e[n].partition = p;
+        e[n].topic = mq__gp_topic(s, p);
+        e[n].partition = mq__gp_part(s, p);
         e[n].batches = sl_slice_make(a->bufs[p].p, a->bufs[p].n);
         sent[n] = p;
         n++;

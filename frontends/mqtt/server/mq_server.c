@@ -597,10 +597,16 @@ mq__connect_finish(mq_conn *c)
         fe_conn_resume(c->fe);
     }
     mq_session *ss = mq__session_find(s, cid);
-    if (ss != NULL && ss->conn != NULL) {
-        /* Another connection took it while this one was loading. */
-        mq__conn_fail(c, MQ_RC_SESSION_TAKEN_OVER, "session taken over");
-        return;
+    if (ss != NULL && ss->conn != NULL && ss->conn != c) {
+        /* Another connection of this client id finished connecting while
+         * this one was loading: the later one wins, as on takeover. */
+        mq_conn *old = ss->conn;
+        s->st.takeovers++;
+        old->takeover = true;
+        old->clean_disconnect = true;
+        mq__conn_fail(old, MQ_RC_SESSION_TAKEN_OVER, "session taken over");
+        old->sess = NULL;
+        mq__session_offline(s, ss);
     }
     if (ss != NULL && ss->disconnect_wall > 0 && ss->expiry != 0xFFFFFFFFu &&
         sl_now_ms() > ss->disconnect_wall + (int64_t)ss->expiry * 1000) {

@@ -658,8 +658,13 @@ sess_rec(void *arg, mq_msg *m)
                     if (e->rap && m->retain &&
                         mq_topic_match(e->match, m->topic))
                         retain = true;
-                send_publish(ss, m, o->qos, retain, NULL, 0, true, o->pid,
-                             NULL);
+                if (send_publish(ss, m, o->qos, retain, NULL, 0, true, o->pid,
+                                 NULL) == SKIP) {
+                    /* Expired or too large for the new connection: it
+                     * will never be acknowledged, so it is done. */
+                    out_del(ss, i);
+                }
+                break;
             }
         }
         cur->next = m->offset + 1;

@@ -54,10 +54,6 @@ req_free(kf_req *r)
     kf_conn *k = r->conn;
     if (r->parked)
         kf__fetch_unpark(r);
-    if (k != NULL && r->holds_append) {
-        k->appending = 0;
-        r->holds_append = 0;
-    }
     if (k != NULL) {
         if (r->live_prev)
             r->live_prev->live_next = r->live_next;
@@ -90,29 +86,12 @@ req_free(kf_req *r)
         if (s->stopping) {
             if (k->nlive == 0)
                 fe_conn_close(k->fe, 0, 0);
-        } else if (k->paused && !k->appending &&
+        } else if (k->paused &&
                    k->nlive < (int)s->cfg->conn_max_inflight / 2 + 1 &&
                    k->live_bytes < (size_t)s->cfg->max_request_bytes) {
             k->paused = 0;
             fe_conn_resume(k->fe);
         }
-    }
-}
-
-void
-kf__append_release(kf_req *r)
-{
-    kf_conn *k = r->conn;
-    if (k == NULL || !r->holds_append)
-        return;
-    r->holds_append = 0;
-    k->appending = 0;
-    kf_server *s = k->srv;
-    if (k->paused && !s->stopping &&
-        k->nlive < (int)s->cfg->conn_max_inflight / 2 + 1 &&
-        k->live_bytes < (size_t)s->cfg->max_request_bytes) {
-        k->paused = 0;
-        fe_conn_resume(k->fe);
     }
 }
 
@@ -631,7 +610,7 @@ conn_data(fe_conn *c, void *state, sl_slice buf, size_t *consumed)
     kf_server *s = k->srv;
     size_t off = 0;
     while (off < buf.n) {
-        if (k->appending || k->nlive >= (int)s->cfg->conn_max_inflight ||
+        if (k->nlive >= (int)s->cfg->conn_max_inflight ||
             (k->nlive > 0 &&
              k->live_bytes >= (size_t)s->cfg->max_request_bytes)) {
             /* Enough work in flight for one client: stop reading until
@@ -677,6 +656,7 @@ conn_closed(fe_conn *c, void *state, int why)
     if (why != 0 && why != UV_ECONNRESET && why != UV_EOF)
         sl_log(SL_LOG_DEBUG, "KF-CLOSE", "peer=%s: %s", fe_conn_peer(c),
                sl_strerror(why));
+    kf__produce_conn_gone(k);
     /* Requests still waiting for segstore become orphans and are freed by
      * their last IPC callback; the others go now. */
     kf_req *r = k->live;

@@ -116,7 +116,11 @@ struct kf_conn {
     int nlive;
     size_t live_bytes; /* frame copies and arenas of live requests */
     int paused;        /* input paused: too much in flight */
-    int appending;     /* a Produce holds the append token (see kf__produce) */
+    int appending;     /* this connection's APPEND is in flight */
+    /* Produce requests waiting for that APPEND to finish, in arrival
+     * order (kf_srv_produce.c); the next APPEND carries all of them. */
+    kf_req *pq_head, *pq_tail;
+    struct pr_multi *inflight; /* the APPEND in flight, or NULL */
 };
 
 /* One piece of a response: bytes of r->out, or a held segment view. */
@@ -128,8 +132,9 @@ typedef struct kf_piece {
 
 struct kf_req {
     kf_server *srv;
-    kf_conn *conn;     /* NULL once the connection is gone */
-    int holds_append;  /* this Produce holds its connection's append token */
+    kf_conn *conn;   /* NULL once the connection is gone */
+    kf_req *pq_next; /* kf_conn.pq_head queue */
+    int in_pq;
     kf_req *fifo_next; /* response FIFO */
     kf_req *live_prev, *live_next;
     kf_req_hdr hdr;
@@ -213,9 +218,9 @@ void kf__apiversions(kf_req *r);
 void kf__apiversions_unsupported(kf_req *r);
 void kf__metadata(kf_req *r);
 void kf__produce(kf_req *r);
-/* Give back the append token r holds (if any) and resume the connection's
- * input when nothing else holds it paused. */
-void kf__append_release(kf_req *r);
+/* The connection is going away: forget its queued Produce requests and
+ * detach its APPEND in flight (kf_srv_produce.c). */
+void kf__produce_conn_gone(kf_conn *k);
 void kf__fetch(kf_req *r);
 void kf__listoffsets(kf_req *r);
 void kf__createtopics(kf_req *r);

@@ -169,22 +169,15 @@ pr_respond(kf_req *r)
 
 static void on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body);
 
-/* One APPEND for every partition still to do (all of them the first time,
- * those of auto-created topics the second). */
-static void
-pr_append(kf_req *r)
+/* Fill e with r's partitions still to do (all of them the first time,
+ * those of auto-created topics the second) and remember them in st->sent.
+ * Returns how many; *bytes grows by their size. */
+static int32_t
+pr_entries(kf_req *r, ipc_append_entry *e, uint64_t *bytes)
 {
     pr_state *st = r->hs;
     kf_produce_req *q = r->msg;
-    ipc_append_entry *e =
-        calloc(st->nparts ? (size_t)st->nparts : 1, sizeof(*e));
-    if (e == NULL) {
-        kf__conn_fail(r, -ENOMEM);
-        kf__req_done(r);
-        return;
-    }
     st->nsent = 0;
-    uint64_t bytes = 0;
     for (int32_t t = 0; t < q->n_topics; t++) {
         kf_produce_req_topic *qt = &q->topics[t];
         for (int32_t p = 0; p < qt->n_partitions; p++) {
@@ -194,11 +187,40 @@ pr_append(kf_req *r)
             e[st->nsent].topic = qt->name;
             e[st->nsent].partition = qt->partitions[p].index;
             e[st->nsent].batches = qt->partitions[p].records.v;
-            bytes += qt->name.n + qt->partitions[p].records.v.n + 16;
+            *bytes += qt->name.n + qt->partitions[p].records.v.n + 16;
             st->sent[st->nsent++] = i;
         }
     }
-    if (st->nsent == 0) {
+    return st->nsent;
+}
+
+/* Answer every partition in st->sent with err. */
+static void
+pr_fail_sent(kf_req *r, int16_t err)
+{
+    pr_state *st = r->hs;
+    for (int32_t k = 0; k < st->nsent; k++) {
+        st->parts[st->sent[k]].err = err;
+        st->parts[st->sent[k]].done = 1;
+    }
+    pr_respond(r);
+}
+
+/* One APPEND of r's partitions on its own (the second try after topics
+ * were auto-created). */
+static void
+pr_append(kf_req *r)
+{
+    pr_state *st = r->hs;
+    ipc_append_entry *e =
+        calloc(st->nparts ? (size_t)st->nparts : 1, sizeof(*e));
+    if (e == NULL) {
+        kf__conn_fail(r, -ENOMEM);
+        kf__req_done(r);
+        return;
+    }
+    uint64_t bytes = 0;
+    if (pr_entries(r, e, &bytes) == 0) {
         free(e);
         pr_respond(r);
         return;
@@ -217,13 +239,8 @@ pr_append(kf_req *r)
             fail = KF_ERR_NOT_LEADER_OR_FOLLOWER;
     }
     free(e);
-    if (fail != KF_ERR_NONE) {
-        for (int32_t k = 0; k < st->nsent; k++) {
-            st->parts[st->sent[k]].err = fail;
-            st->parts[st->sent[k]].done = 1;
-        }
-        pr_respond(r);
-    }
+    if (fail != KF_ERR_NONE)
+        pr_fail_sent(r, fail);
 }
 
 static void
@@ -242,43 +259,23 @@ on_create(void *arg, int rc, const ipc_hdr *h, sl_slice body)
         pr_append(r);
 }
 
+/* The APPEND's outcome for r: whole != NONE fails all its partitions;
+ * otherwise its st->nsent results are taken from m.  Responds, or starts
+ * the auto-create round. */
 static void
-on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+pr_results(kf_req *r, int16_t whole, ipc_append_rep *m)
 {
-    kf_req *r = arg;
-    /* Segstore has answered: the next Produce may append. */
-    kf__append_release(r);
-    if (!kf__ipc_back(r))
-        return;
     pr_state *st = r->hs;
     kf_produce_req *q = r->msg;
-    ipc_append_rep m;
-    int16_t whole = KF_ERR_NONE;
-    if (rc != 0) {
-        /* Timed out or the connection broke: segstore may or may not
-         * have appended.  REQUEST_TIMED_OUT says exactly that. */
-        whole = KF_ERR_REQUEST_TIMED_OUT;
-    } else if (h->status != 0) {
-        /* Refused as a whole (shutting down, malformed): nothing was
-         * appended. */
-        whole = kf__err_from_sl(h->status, r->hdr.api_key,
-                                KF_ERR_NOT_LEADER_OR_FOLLOWER);
-    } else if (ipc_append_rep_decode(body, &m) != 0 ||
-               m.count != (uint32_t)st->nsent) {
-        whole = KF_ERR_UNKNOWN_SERVER_ERROR;
-    }
     if (whole != KF_ERR_NONE) {
         r->srv->st.ipc_errors++;
-        for (int32_t k = 0; k < st->nsent; k++) {
-            st->parts[st->sent[k]].err = whole;
-            st->parts[st->sent[k]].done = 1;
-        }
-        pr_respond(r);
+        pr_fail_sent(r, whole);
         return;
     }
     int creates = 0;
     ipc_append_result res;
-    for (int32_t k = 0; ipc_append_rep_next(&m, &res) == 1; k++) {
+    for (int32_t k = 0; k < st->nsent && ipc_append_rep_next(m, &res) == 1;
+         k++) {
         pr_part *pp = &st->parts[st->sent[k]];
         if (res.status == SL_E_NOTOPIC && r->srv->cfg->auto_create &&
             !st->retried) {
@@ -323,19 +320,195 @@ on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
         pr_append(r);
 }
 
+/* Decode an APPEND reply: KF_ERR_NONE with *m set, or the error for every
+ * partition it carried. */
+static int16_t
+pr_decode(kf_req *any, int rc, const ipc_hdr *h, sl_slice body, uint32_t expect,
+          ipc_append_rep *m)
+{
+    if (rc != 0)
+        /* Timed out or the connection broke: segstore may or may not
+         * have appended.  REQUEST_TIMED_OUT says exactly that. */
+        return KF_ERR_REQUEST_TIMED_OUT;
+    if (h->status != 0)
+        /* Refused as a whole (shutting down, malformed): nothing was
+         * appended. */
+        return kf__err_from_sl(h->status, any->hdr.api_key,
+                               KF_ERR_NOT_LEADER_OR_FOLLOWER);
+    if (ipc_append_rep_decode(body, m) != 0 || m->count != expect)
+        return KF_ERR_UNKNOWN_SERVER_ERROR;
+    return KF_ERR_NONE;
+}
+
+static void
+on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    kf_req *r = arg;
+    if (!kf__ipc_back(r))
+        return;
+    pr_state *st = r->hs;
+    ipc_append_rep m;
+    int16_t whole = pr_decode(r, rc, h, body, (uint32_t)st->nsent, &m);
+    pr_results(r, whole, &m);
+}
+
+/* ---- one connection's appends, in order, pipelined ------------------------
+ *
+ * Kafka appends the Produce requests of one connection in the order they
+ * arrive.  Segstore handles concurrent IPC requests in whatever order its
+ * threads take them, so a connection has at most one APPEND in flight; the
+ * Produce requests that arrive meanwhile queue up (reading goes on) and
+ * the next APPEND carries all of them, in order — segstore appends the
+ * entries of one APPEND in array order.  While one fdatasync runs, the
+ * next APPEND gathers everything that arrived, which is what lets group
+ * commit group.
+ */
+typedef struct pr_multi {
+    kf_conn *conn; /* NULL once the connection is gone */
+    kf_req **reqs;
+    int32_t *nsent; /* entries of each request, read before it may go */
+    int n;
+} pr_multi;
+
+static void pr_flush(kf_conn *k);
+
+static void
+on_multi(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    pr_multi *mu = arg;
+    uint32_t total = 0;
+    for (int i = 0; i < mu->n; i++)
+        total += (uint32_t)mu->nsent[i];
+    ipc_append_rep m;
+    int16_t whole = mu->n > 0 ? pr_decode(mu->reqs[0], rc, h, body, total, &m)
+                              : KF_ERR_NONE;
+    for (int i = 0; i < mu->n; i++) {
+        kf_req *r = mu->reqs[i];
+        if (!kf__ipc_back(r)) {
+            /* Its connection is gone (r may be freed): skip its results. */
+            ipc_append_result skip;
+            for (int32_t k = 0; whole == KF_ERR_NONE && k < mu->nsent[i]; k++)
+                ipc_append_rep_next(&m, &skip);
+            continue;
+        }
+        pr_results(r, whole, &m);
+    }
+    kf_conn *k = mu->conn;
+    free(mu->reqs);
+    free(mu->nsent);
+    free(mu);
+    if (k != NULL) {
+        k->inflight = NULL;
+        k->appending = 0;
+        pr_flush(k);
+    }
+}
+
+/* Send one APPEND with the queued requests of k (as many as fit). */
+static void
+pr_flush(kf_conn *k)
+{
+    if (k->appending || k->pq_head == NULL)
+        return;
+    kf_server *s = k->srv;
+    int n = 0, ntot = 0;
+    for (kf_req *r = k->pq_head; r; r = r->pq_next)
+        ntot++;
+    pr_multi *mu = calloc(1, sizeof(*mu));
+    int32_t nent = 0;
+    for (kf_req *r = k->pq_head; r; r = r->pq_next)
+        nent += ((pr_state *)r->hs)->nparts;
+    ipc_append_entry *e = calloc(nent ? (size_t)nent : 1, sizeof(*e));
+    if (mu != NULL) {
+        mu->reqs = calloc((size_t)ntot, sizeof(*mu->reqs));
+        mu->nsent = calloc((size_t)ntot, sizeof(*mu->nsent));
+    }
+    if (mu == NULL || e == NULL || mu->reqs == NULL || mu->nsent == NULL) {
+        if (mu) {
+            free(mu->reqs);
+            free(mu->nsent);
+        }
+        free(mu);
+        free(e);
+        fe_conn_close(k->fe, -ENOMEM, 0);
+        return;
+    }
+    uint64_t bytes = 0;
+    int32_t used = 0;
+    while (k->pq_head != NULL) {
+        kf_req *r = k->pq_head;
+        uint64_t add = 0;
+        pr_state *st = r->hs;
+        int32_t c = pr_entries(r, e + used, &add);
+        /* A request that alone is too large fails by itself; others wait
+         * for the next APPEND rather than make this one too large. */
+        if (c > 0 && add > APPEND_MAX) {
+            k->pq_head = r->pq_next;
+            r->in_pq = 0;
+            pr_fail_sent(r, KF_ERR_MESSAGE_TOO_LARGE);
+            continue;
+        }
+        if (c > 0 && n > 0 && bytes + add > APPEND_MAX)
+            break;
+        k->pq_head = r->pq_next;
+        r->in_pq = 0;
+        if (c == 0) {
+            pr_respond(r);
+            continue;
+        }
+        bytes += add;
+        used += c;
+        mu->reqs[n] = r;
+        mu->nsent[n] = st->nsent;
+        n++;
+    }
+    if (k->pq_head == NULL)
+        k->pq_tail = NULL;
+    if (n == 0) {
+        free(e);
+        free(mu->reqs);
+        free(mu->nsent);
+        free(mu);
+        return;
+    }
+    mu->n = n;
+    mu->conn = k;
+    sl_buf b = {0};
+    int rc = ipc_append_req_encode(&b, 0, e, (size_t)used);
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_multi, mu);
+    sl_buf_fini(&b);
+    free(e);
+    if (rc != 0) {
+        s->st.ipc_errors++;
+        for (int i = 0; i < n; i++)
+            pr_fail_sent(mu->reqs[i], KF_ERR_NOT_LEADER_OR_FOLLOWER);
+        free(mu->reqs);
+        free(mu->nsent);
+        free(mu);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        mu->reqs[i]->ipc_pending++;
+    k->appending = 1;
+    k->inflight = mu;
+}
+
+void
+kf__produce_conn_gone(kf_conn *k)
+{
+    for (kf_req *r = k->pq_head; r; r = r->pq_next)
+        r->in_pq = 0;
+    k->pq_head = k->pq_tail = NULL;
+    if (k->inflight)
+        k->inflight->conn = NULL;
+    k->inflight = NULL;
+}
+
 void
 kf__produce(kf_req *r)
 {
     kf_produce_req *q = r->msg;
-    /* Kafka appends the Produce requests of one connection in the order
-     * they arrive.  Segstore handles concurrent IPC requests in whatever
-     * order its threads take them, so a connection has at most one Produce
-     * between dispatch and segstore's answer: the connection's input waits
-     * (conn_data) until kf__append_release. */
-    if (r->conn != NULL) {
-        r->conn->appending = 1;
-        r->holds_append = 1;
-    }
     pr_state *st = calloc(1, sizeof(*st));
     if (st == NULL)
         goto fail;
@@ -373,7 +546,20 @@ kf__produce(kf_req *r)
             pp->done = pp->err != KF_ERR_NONE;
         }
     }
-    pr_append(r);
+    kf_conn *k = r->conn;
+    if (k == NULL) {
+        pr_append(r);
+        return;
+    }
+    /* Queue behind this connection's APPEND in flight (see above). */
+    r->pq_next = NULL;
+    r->in_pq = 1;
+    if (k->pq_tail)
+        k->pq_tail->pq_next = r;
+    else
+        k->pq_head = r;
+    k->pq_tail = r;
+    pr_flush(k);
     return;
 fail:
     kf__conn_fail(r, -ENOMEM);

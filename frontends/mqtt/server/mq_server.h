@@ -253,6 +253,7 @@ struct mq_conn {
     bool will_retain;
     bool clean_disconnect;
     bool takeover;
+    bool acc_paused; /* input paused until the APPEND in flight returns */
     /* CONNECT parameters kept while the session loads from KV */
     char *cid;
     size_t cid_n;
@@ -358,8 +359,9 @@ struct mq_server {
     uint8_t *tail_reading;
     uint64_t last_poll_ms;
     /* appends */
-    mq_append acc; /* accumulating */
-    int appending; /* an APPEND is in flight */
+    mq_append acc;  /* accumulating */
+    int appending;  /* an APPEND is in flight */
+    int acc_paused; /* connections paused for the accumulator */
     /* sessions */
     mq_session *smap[1u << MQ_SMAP_BITS];
     size_t nsessions;

@@ -374,10 +374,18 @@ acks_send(append_req *q)
     free(q->sent);
     free(q);
     s->appending = 0;
-    /* Connections paused for the accumulator may go on. */
-    for (mq_conn *c = s->conns; c != NULL; c = c->next)
-        if (c->state != MQ_CS_CLOSING && c->state != MQ_CS_LOADING && !c->dead)
-            fe_conn_resume(c->fe);
+    /* Connections paused for the accumulator may go on (only those: a
+     * walk over every connection per APPEND would cost with many idle
+     * ones). */
+    if (s->acc_paused > 0)
+        for (mq_conn *c = s->conns; c != NULL; c = c->next)
+            if (c->acc_paused) {
+                c->acc_paused = 0;
+                if (c->state != MQ_CS_CLOSING && c->state != MQ_CS_LOADING &&
+                    !c->dead)
+                    fe_conn_resume(c->fe);
+            }
+    s->acc_paused = 0;
     if (s->acc.nrec > 0 || s->acc.nacks > 0)
         mq__append_flush(s);
 }
@@ -675,8 +683,11 @@ mq__handle_publish(mq_conn *c, mq_publish *p)
             return rc;
     }
     mq__arm(s);
-    if (s->appending && acc_bytes(s) > ACC_MAX)
+    if (s->appending && !c->acc_paused && acc_bytes(s) > ACC_MAX) {
+        c->acc_paused = 1;
+        s->acc_paused++;
         fe_conn_pause(c->fe);
+    }
     return 0;
 }
 

@@ -89,10 +89,11 @@ class Node:
         return ""
 
     def sanitizer_reports(self):
-        """Sanitizer findings in the logs of every sluice-mqtt started."""
+        """Sanitizer findings in the logs of every process started (the
+        sluice-mqtt instances, segstore, sluice-kafka)."""
         bad = []
         for name in os.listdir(self.root):
-            if not name.startswith("mqtt-") or not name.endswith(".log"):
+            if not name.endswith(".log"):
                 continue
             with open(os.path.join(self.root, name), errors="replace") as f:
                 text = f.read()

@@ -35,7 +35,7 @@
 /* key, name, walks, supported range from issue 3 / kafka-notes §1.2, and
  * the first flexible version from Kafka's *Request.json flexibleVersions. */
 #define KF__TABLE(X)                                                           \
-    X(PRODUCE, produce, 3, 7, 9)                                               \
+    X(PRODUCE, produce, 0, 7, 9)                                               \
     X(FETCH, fetch, 4, 10, 12)                                                 \
     X(LIST_OFFSETS, listoffsets, 1, 4, 6)                                      \
     X(METADATA, metadata, 0, 7, 9)                                             \

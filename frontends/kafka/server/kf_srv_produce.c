@@ -16,6 +16,13 @@
  *   - transactional batches, and requests with a transactional_id, are
  *     refused (INVALID_TXN_STATE): Sluice has no transactions, and
  *     accepting them would promise atomicity nothing keeps.
+ * Produce v0-2 carry the old MessageSet formats (magic 0/1), which Sluice
+ * does not store: every partition of such a request is answered
+ * UNSUPPORTED_FOR_MESSAGE_FORMAT.  The versions are advertised (0-7) only
+ * because librdkafka 2.0.2 decides whether the broker supports gzip,
+ * snappy and lz4 by whether its Produce range reaches down to v0 (lz4: v2);
+ * with 3-7 it silently sends those batches uncompressed.  Every client
+ * picks the highest common version, 7 or its own maximum >= 3.
  * Idempotent batches (producerId >= 0, not transactional) go through:
  * segstore keeps the last 5 batches' sequences per producer and partition,
  * answers a repeat with its original offsets (status 0) and a gap with
@@ -533,7 +540,9 @@ kf__produce(kf_req *r)
         for (int32_t p = 0; p < qt->n_partitions; p++, i++) {
             pr_part *pp = &st->parts[i];
             pp->base_offset = pp->append_time = pp->log_start = -1;
-            if (!acks_ok)
+            if (r->hdr.api_version < 3)
+                pp->err = KF_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+            else if (!acks_ok)
                 pp->err = KF_ERR_INVALID_REQUIRED_ACKS;
             else if (!q->transactional_id.null)
                 pp->err = KF_ERR_INVALID_TXN_STATE;

@@ -286,6 +286,43 @@ class MqttTest(unittest.TestCase):
         w.close()
         s.stop()
 
+    def test_will_at_session_end(self):
+        # A will delay longer than the session: sent when the session
+        # ends [MQTT-3.1.3-9].
+        s = Paho(self.port)
+        s.sub("wse/#", 1)
+        w = Raw(self.port, v=5)
+        w.connect("wse", cprops=[(P_SESSION_EXPIRY, 1)],
+                  will=("wse/a", b"session over", 0, False,
+                        [(P_WILL_DELAY, 30)]))
+        t0 = time.time()
+        w.close()
+        m = s.get(timeout=5)
+        self.assertEqual(m.payload, b"session over")
+        self.assertLess(time.time() - t0, 4)
+        s.stop()
+
+    def test_disconnect_session_expiry(self):
+        # 0 at CONNECT, then non-zero on DISCONNECT: protocol error
+        r = Raw(self.port, v=5)
+        r.connect("dse")
+        r.send(mqtt_util.packet(14, 0, b"\x00" + mqtt_util.props(
+            [(P_SESSION_EXPIRY, 60)])))
+        self.assertTrue(r.closed())
+        self.assertEqual(r.last[-1][2][0], 0x82)
+        # non-zero at CONNECT, 0 on DISCONNECT: the session ends
+        r = Raw(self.port, v=5)
+        r.connect("dse2", cprops=[(P_SESSION_EXPIRY, 60)])
+        r.subscribe("dse/#", 1)
+        r.send(mqtt_util.packet(14, 0, b"\x00" + mqtt_util.props(
+            [(P_SESSION_EXPIRY, 0)])))
+        r.close()
+        time.sleep(0.2)
+        r = Raw(self.port, v=5)
+        ca = r.connect("dse2", clean=False, cprops=[(P_SESSION_EXPIRY, 60)])
+        self.assertEqual(ca[2][0], 0)  # no session present
+        r.close()
+
     # ---- sessions -----------------------------------------------------------------
 
     def test_persistent_session_v311(self):

@@ -188,6 +188,44 @@ class ClusterTest(unittest.TestCase):
         back.close()
         s.close()
 
+    def test_qos2_out_exactly_once_across_kill(self):
+        # A QoS 2 PUBLISH reaches the client only once the session that
+        # remembers its packet id is durable: after kill -9 it comes again
+        # with DUP and the same id (the client dedupes); and PUBREL only
+        # once the PUBREC is durable: then only PUBREL comes again.
+        a = self.node.start_mqtt("--set", "mqtt.session.flush.ms=60000")
+        s = Raw(a, v=4)
+        s.connect("q2out", clean=False)
+        s.subscribe("q2out/#", 2)
+        p = Raw(a, v=4)
+        p.connect("q2out-pub")
+        p.publish("q2out/t", "one", qos=2, pid=1)
+        p.expect(5)
+        p.ack(6, 1)
+        p.expect(7)
+        m = s.parse_publish(s.expect(3))
+        self.node.kill_mqtt(a, signal.SIGKILL)
+        s.close()
+        p.close()
+        b = self.node.start_mqtt("--set", "mqtt.session.flush.ms=60000")
+        s = Raw(b, v=4)
+        s.connect("q2out", clean=False)
+        m2 = s.parse_publish(s.expect(3))
+        self.assertEqual((m2["pid"], m2["dup"], m2["payload"]),
+                         (m["pid"], True, b"one"))
+        s.ack(5, m2["pid"])  # PUBREC
+        rel = s.expect(6)
+        self.node.kill_mqtt(b, signal.SIGKILL)
+        s.close()
+        c = self.node.start_mqtt()
+        s = Raw(c, v=4)
+        s.connect("q2out", clean=False)
+        again = s.expect(6)  # PUBREL again, not the PUBLISH
+        self.assertEqual(again[2][:2], rel[2][:2])
+        s.ack(7, m["pid"])
+        self.assertIsNone(s.recv_packet(0.5))
+        s.close()
+
     def test_kill9_qos1_no_loss(self):
         a = self.node.start_mqtt()
         s = Raw(a, v=4)

@@ -158,6 +158,7 @@ mq__conn_rele(mq_conn *c)
     free(c->will);
     free(c->cid);
     free(c->user);
+    sl_buf_fini(&c->gate);
     free(c);
 }
 

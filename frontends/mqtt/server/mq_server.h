@@ -254,6 +254,12 @@ struct mq_conn {
     bool clean_disconnect;
     bool takeover;
     bool acc_paused; /* input paused until the APPEND in flight returns */
+    /* The QoS 2 gate (mq_srv_deliver.c): PUBLISH bytes held until the
+     * session state that makes them resendable is durable. */
+    sl_buf gate;
+    size_t gate_mark; /* bytes covered by the save in flight */
+    bool gate_sched, gate_busy;
+    mq_conn *gate_next;
     /* CONNECT parameters kept while the session loads from KV */
     char *cid;
     size_t cid_n;
@@ -362,6 +368,7 @@ struct mq_server {
     mq_append acc;  /* accumulating */
     int appending;  /* an APPEND is in flight */
     int acc_paused; /* connections paused for the accumulator */
+    mq_conn *gated; /* connections whose gate waits for a session save */
     /* sessions */
     mq_session *smap[1u << MQ_SMAP_BITS];
     size_t nsessions;
@@ -461,6 +468,8 @@ void mq__deliver_retained(mq_session *ss, mq_retained *r, uint8_t qos,
 /* The session's client went away: its unacknowledged shared-subscription
  * messages go to another member of their group. */
 void mq__share_redispatch(mq_server *s, mq_session *ss);
+/* Save the sessions of gated connections (end of a loop iteration). */
+void mq__gate_flush(mq_server *s);
 /* Resend what is in flight after a reconnect (PUBREL, held copies). */
 void mq__session_resend(mq_session *ss);
 

@@ -48,6 +48,97 @@ enum { SENT = 0, SKIP = 1, BLOCKED = 2 };
 
 static void session_read(mq_session *ss);
 
+/* ---- the QoS 2 gate -------------------------------------------------------
+ *
+ * Exactly once towards a client across a crash of this process: a QoS 2
+ * PUBLISH may reach the client only once the session that remembers it
+ * (packet id, log position) is durable, or a restarted process would send
+ * the message again under a new packet id, which the client takes for a
+ * new message; likewise PUBREL only once the PUBREC it answers is
+ * durable.  Such packets go to the connection's gate instead of its
+ * socket; at the end of the loop iteration the session is saved (one KV
+ * write for every gated connection), and the reply lets the bytes out.
+ * Later packets to a gated connection queue behind, so order holds.
+ */
+
+static bool
+gated(const mq_session *ss)
+{
+    return ss->persist && ss->conn != NULL && ss->conn->srv->kv_ok;
+}
+
+static void
+gate_schedule(mq_conn *c)
+{
+    if (c->gate_sched || c->gate_busy)
+        return;
+    mq_server *s = c->srv;
+    c->gate_sched = true;
+    mq__conn_hold(c);
+    c->gate_next = s->gated;
+    s->gated = c;
+    mq__arm(s);
+}
+
+/* Send b to c, through the gate when arm or when bytes already wait. */
+static void
+out_send(mq_conn *c, const sl_buf *b, bool arm)
+{
+    if (arm || c->gate.n > 0) {
+        if (sl_buf_append(&c->gate, b->p, b->n) != 0) {
+            fe_conn_close(c->fe, -ENOMEM, 1);
+            return;
+        }
+        if (arm)
+            gate_schedule(c);
+        return;
+    }
+    mq__conn_send(c, b);
+}
+
+static void
+gate_done(void *arg, int rc)
+{
+    mq_conn *c = arg;
+    (void)rc; /* not durable: sent anyway, at least once is what is left */
+    c->gate_busy = false;
+    if (!c->dead) {
+        size_t n = SL_MIN(c->gate_mark, c->gate.n);
+        if (n > 0 && fe_conn_write(c->fe, c->gate.p, n) != 0)
+            fe_conn_close(c->fe, -ENOMEM, 1);
+        memmove(c->gate.p, c->gate.p + n, c->gate.n - n);
+        c->gate.n -= n;
+        c->gate_mark = 0;
+        if (c->gate.n > 0)
+            gate_schedule(c);
+    } else {
+        sl_buf_reset(&c->gate);
+    }
+    mq__conn_rele(c);
+}
+
+void
+mq__gate_flush(mq_server *s)
+{
+    while (s->gated != NULL) {
+        mq_conn *c = s->gated;
+        s->gated = c->gate_next;
+        c->gate_next = NULL;
+        c->gate_sched = false;
+        mq_session *ss = c->sess;
+        if (c->dead || ss == NULL || ss->conn != c) {
+            sl_buf_reset(&c->gate);
+            mq__conn_rele(c);
+            continue;
+        }
+        c->gate_mark = c->gate.n;
+        c->gate_busy = true;
+        /* The hold taken by gate_schedule passes to the callback. */
+        if (mq__kv_session_save_cb(s, ss, gate_done, c) != 0)
+            gate_done(c, -ENOMEM);
+    }
+}
+
 /* ---- outbound PUBLISH ---------------------------------------------------- */
 
 static uint32_t
@@ -66,8 +157,8 @@ can_take(const mq_session *ss, uint8_t qos)
         return false;
     if (qos == 0)
         return true;
-    return ss->nout < window(ss) &&
-           fe_conn_queued(c->fe) < (size_t)c->srv->cfg->conn_max_out;
+    return ss->nout < window(ss) && fe_conn_queued(c->fe) + c->gate.n <
+                                        (size_t)c->srv->cfg->conn_max_out;
 }
 
 static uint16_t
@@ -147,7 +238,8 @@ send_publish(mq_session *ss, const mq_msg *m, uint8_t qos, bool retain,
         s->st.expired++;
         return SKIP;
     }
-    if (qos == 0 && fe_conn_queued(c->fe) >= (size_t)s->cfg->conn_max_out) {
+    if (qos == 0 &&
+        fe_conn_queued(c->fe) + c->gate.n >= (size_t)s->cfg->conn_max_out) {
         s->st.dropped_qos0++;
         return SKIP;
     }
@@ -262,7 +354,7 @@ send_publish(mq_session *ss, const mq_msg *m, uint8_t qos, bool retain,
             free(t);
         }
     }
-    mq__conn_send(c, &s->out);
+    out_send(c, &s->out, qos == 2 && pid == 0 && held == NULL && gated(ss));
     s->st.msgs_out++;
     s->st.bytes_out += m->payload.n;
     return SENT;
@@ -994,8 +1086,10 @@ mq__handle_puback(mq_conn *c, int type, const mq_ack *a)
             if (o != NULL && o->state != MQ_OUT_COMP)
                 break;
             sl_buf_reset(&s->out);
+            /* PUBREL once the PUBREC it answers is durable: after it the
+             * client forgets the id, so a resend must never follow. */
             if (mq_ack_encode(&s->out, c->version, MQ_PUBREL, &r) == 0)
-                mq__conn_send(c, &s->out);
+                out_send(c, &s->out, o != NULL && gated(ss));
         }
         break;
     case MQ_PUBCOMP:

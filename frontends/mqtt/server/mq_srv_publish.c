@@ -534,6 +534,7 @@ static void
 on_check(uv_check_t *h)
 {
     mq__append_flush(h->data);
+    mq__gate_flush(h->data);
     mq__kv_flush(h->data);
 }
 

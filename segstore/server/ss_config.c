@@ -42,6 +42,8 @@ const sl_conf_key ss_config_keys[] = {
     {"ipc.contexts", SL_CONF_I64, F(contexts), 1, 4096, "256", 0, NULL,
      "Requests segstore works on at once (nng contexts). Held group joins "
      "and syncs each keep one until their rebalance completes."},
+    {"metrics.listen", SL_CONF_STR, F(metrics_listen), 0, 0, "", 0, NULL,
+     "HOST:PORT of the Prometheus /metrics HTTP endpoint; empty: none."},
     {"kv.value.max.bytes", SL_CONF_I64, F(kv_value_max), 0, 64 << 20, "4194304",
      0, NULL,
      "Largest value in the coordination KV store (MQTT retained messages "

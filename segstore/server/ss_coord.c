@@ -17,6 +17,8 @@
  */
 #include "ss_server_impl.h"
 
+#include "sl_metrics.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -822,4 +824,64 @@ ss__coord_tick(ss_server *s)
 {
     if (s->groups)
         ss_groups_tick(s->groups, mono_ms());
+}
+
+/* ---- metrics --------------------------------------------------------------
+ */
+
+typedef struct lag_acc {
+    ss_server *s;
+    sl_metrics_out *out;
+} lag_acc;
+
+static int
+lag_cb(void *arg, sl_slice key, int64_t version, sl_slice value)
+{
+    lag_acc *a = arg;
+    (void)version;
+    /* "__o\0<group>\0<topic>\0<partition>" */
+    if (key.n < 5)
+        return 0;
+    sl_slice rest = sl_slice_make(key.p + 4, key.n - 4);
+    const uint8_t *nul = memchr(rest.p, 0, rest.n);
+    if (nul == NULL)
+        return 0;
+    sl_slice group = sl_slice_make(rest.p, (size_t)(nul - rest.p));
+    sl_slice topic;
+    int32_t part;
+    int64_t off;
+    int32_t epoch;
+    sl_slice meta;
+    if (offset_key_split(sl_slice_make(nul + 1, rest.n - group.n - 1), &topic,
+                         &part) != 0 ||
+        offset_value_decode(value, &off, &epoch, &meta) != 0)
+        return 0;
+    ss_log *l;
+    if (ss_store_log(a->s->store, topic, part, &l) != 0)
+        return 0;
+    sl_buf lb;
+    sl_buf_init(&lb);
+    sl_buf_append(&lb, "group=\"", 7);
+    sl_metrics_escape(&lb, group);
+    sl_buf_append(&lb, "\",topic=\"", 10);
+    sl_metrics_escape(&lb, topic);
+    char tail[32];
+    int n = snprintf(tail, sizeof(tail), "\",partition=\"%d\"", part);
+    sl_buf_append(&lb, tail, (size_t)n);
+    sl_buf_append(&lb, "", 1);
+    int64_t lag = ss_log_end(l) - off;
+    sl_metrics_emit(a->out, SL_METRIC_GAUGE, "sluice_group_lag",
+                    "Records between a group's committed offset and the "
+                    "partition's end.",
+                    (const char *)lb.p, (double)(lag > 0 ? lag : 0));
+    sl_buf_fini(&lb);
+    return 0;
+}
+
+void
+ss__coord_collect(ss_server *s, sl_metrics_out *out)
+{
+    lag_acc a = {.s = s, .out = out};
+    ss_kv_scan(s->kv, sl_slice_make((const uint8_t *)"__o", 4),
+               sl_slice_make(NULL, 0), lag_cb, &a);
 }

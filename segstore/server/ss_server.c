@@ -25,6 +25,8 @@
  */
 #include "ss_server_impl.h"
 
+#include "sl_metrics.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -433,6 +435,8 @@ sync_main(void *arg)
             ss_log_job_run(&s->cur.jobs[i]);
         uint64_t took = sl_mono_ns() - t0;
         pthread_mutex_lock(&s->mu);
+        if (s->cur.njobs > 0)
+            sl_histo_observe(s->h_sync, (double)took / 1e9);
         size_t before = s->nparked;
         for (size_t i = 0; i < s->cur.njobs; i++)
             ss_log_job_end(&s->cur.jobs[i]);
@@ -719,6 +723,8 @@ handle_append(ss_server *s, ss_ctx *c, sl_slice body)
             uint8_t *w = base + (e.batches.p - (const uint8_t *)base);
             rc = ss_log_append(l, w, e.batches.n, now, &ar);
             if (rc == 0) {
+                if (!ar.duplicate)
+                    s->n_append_bytes += e.batches.n;
                 r->base_offset = ar.base_offset;
                 r->last_offset = ar.last_offset;
                 r->append_time = ar.append_time;
@@ -972,6 +978,7 @@ handle(ss_server *s, ss_ctx *c)
     } else if (s->stopping) {
         ss__reply_err(s, c, h.op, SL_E_CLOSED, "segstore is shutting down");
     } else {
+        s->n_op[h.op]++;
         switch (h.op) {
         case IPC_OP_HELLO:
             handle_hello(s, c, body);
@@ -1157,6 +1164,7 @@ on_stop_timer(uv_timer_t *t)
      * close syncs and checkpoints the rest. */
     nng_close(s->rep);
     nng_close(s->pub);
+    ss__metrics_stop(s);
     uv_walk(&s->loop, close_walk, NULL);
 }
 
@@ -1486,6 +1494,10 @@ ss_server_run(ss_config *cfg)
     s->sigint.data = s->sigterm.data = s;
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    if (ss__metrics_start(s, err, sizeof(err)) != 0) {
+        sl_log(SL_LOG_ERROR, "SS-START", "%s", err);
+        goto out;
+    }
     sl_log(SL_LOG_INFO, "SS-READY", "version=%s data=%s fsync=%s",
            SLUICE_VERSION, s->data_dir, cfg->fsync);
     uv_run(&s->loop, UV_RUN_DEFAULT);
@@ -1538,9 +1550,11 @@ out:
     ss__coord_close(s);
     if (ss_store_close(s->store) != 0)
         s->exit_code = 1;
+    ss__metrics_stop(s);
     uv_walk(&s->loop, close_walk, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
+    sl_metrics_free(s->metrics);
     sl_buf_fini(&s->out);
     if (s->lock_fd >= 0)
         close(s->lock_fd);

@@ -23,6 +23,7 @@ typedef struct ss_config {
     int64_t retention_check_ms;
     int64_t max_msg;
     int64_t contexts;
+    char metrics_listen[SL_CONF_STR_MAX]; /* "" = no /metrics endpoint */
     int64_t kv_value_max;
     int64_t kv_segment_bytes;
     char tier_url[SL_CONF_STR_MAX]; /* "" = no tier */

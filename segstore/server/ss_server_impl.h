@@ -116,6 +116,11 @@ struct ss_server {
     int exit_code;
     /* counters (exported by later metrics work) */
     uint64_t n_requests, n_malformed, n_appends, n_append_errors;
+    uint64_t n_op[256];      /* requests by op */
+    uint64_t n_append_bytes; /* batch bytes appended */
+    struct sl_metrics *metrics;
+    struct sl_metrics_http *metrics_http;
+    struct sl_histo *h_sync;   /* fdatasync round duration */
     uint64_t malformed_logged; /* n_malformed at the last SS-BADREQ line */
     uint64_t malformed_log_ns;
 };
@@ -150,5 +155,11 @@ void ss__coord_close(ss_server *s);
 void ss__coord_stop(ss_server *s);
 /* Timer: session and rebalance timeouts. */
 void ss__coord_tick(ss_server *s);
+/* Metrics (ss_metrics.c): registry, /metrics endpoint, collectors. */
+int ss__metrics_start(ss_server *s, char *err, size_t errlen);
+void ss__metrics_stop(ss_server *s);
+struct sl_metrics_out;
+/* Emit consumer-group lag per committed partition (ss_coord.c, under mu). */
+void ss__coord_collect(ss_server *s, struct sl_metrics_out *out);
 
 #endif /* SS_SERVER_IMPL_H */

@@ -18,6 +18,8 @@ const sl_conf_key kf_config_keys[] = {
      0, NULL, "URL of sluice-segstore's request socket (ipc:// or tcp://)."},
     {"listen", SL_CONF_STR, F(listen), 0, 0, "0.0.0.0:9092", 0, NULL,
      "Address the Kafka listener binds, HOST:PORT or [V6]:PORT."},
+    {"metrics.listen", SL_CONF_STR, F(metrics_listen), 0, 0, "", 0, NULL,
+     "HOST:PORT of the Prometheus /metrics HTTP endpoint; empty: none."},
     {"advertise", SL_CONF_STR, F(advertise), 0, 0, "", 0, NULL,
      "HOST:PORT that Metadata gives clients as the one broker (the load "
      "balancer's address when there is one). Empty: the listen address, "

@@ -19,6 +19,7 @@
  * count read off the wire.
  */
 #include "kf_server.h"
+#include "sl_metrics.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -110,6 +111,7 @@ void
 kf__req_done(kf_req *r)
 {
     r->done = 1;
+    kf__metrics_done(r);
     if (r->conn != NULL && r->in_fifo)
         conn_flush(r->conn);
     else
@@ -280,6 +282,7 @@ conn_flush(kf_conn *k)
             k->tail = NULL;
         for (size_t i = 0; i < r->npieces; i++) {
             kf_piece *p = &r->pieces[i];
+            k->srv->st.bytes_out += p->is_view ? p->view.bytes.n : p->n;
             if (!p->is_view) {
                 fe_conn_write(k->fe, r->out.p + p->off, p->n);
                 continue;
@@ -407,6 +410,7 @@ req_new(kf_conn *k, sl_slice frame)
     }
     memcpy(r->frame, frame.p, frame.n);
     r->frame_len = frame.n;
+    r->t0_ns = sl_mono_ns();
     r->srv = k->srv;
     r->conn = k;
     r->live_next = k->live;
@@ -505,6 +509,9 @@ dispatch(kf_conn *k, sl_slice frame)
         req_free(r);
         return rc == -ENOMEM ? rc : SL_E_MALFORMED;
     }
+    s->st.bytes_in += frame.n + 4;
+    if (r->hdr.api_key >= 0 && r->hdr.api_key <= KF_API_KEY_MAX)
+        s->st.api_requests[r->hdr.api_key]++;
     int noreply = r->hdr.api_key == KF_API_PRODUCE &&
                   ((kf_produce_req *)r->msg)->acks == 0;
     if (!noreply)
@@ -600,6 +607,7 @@ conn_open(fe_conn *c, void *arg, int *refuse)
         s->conns->prev = k;
     s->conns = k;
     s->st.conns++;
+    s->st.open_conns++;
     return k;
 }
 
@@ -657,6 +665,7 @@ conn_closed(fe_conn *c, void *state, int why)
         sl_log(SL_LOG_DEBUG, "KF-CLOSE", "peer=%s: %s", fe_conn_peer(c),
                sl_strerror(why));
     kf__produce_conn_gone(k);
+    s->st.open_conns--;
     /* Requests still waiting for segstore become orphans and are freed by
      * their last IPC callback; the others go now. */
     kf_req *r = k->live;
@@ -855,6 +864,9 @@ kf_server_start(kf_server *s, const kf_config *cfg, uv_loop_t *loop, char *err,
     uv_timer_init(loop, &s->stop_timer);
     s->stop_timer.data = s;
     hello_start(s);
+    rc = kf__metrics_start(s, err, errlen);
+    if (rc != 0)
+        return rc;
     sl_log(SL_LOG_INFO, "KF-LISTEN",
            "listen=%s port=%d advertise=%s:%d segstore=%s node=%lld",
            cfg->listen, fe_server_port(s->fe), cfg->adv_host, cfg->adv_port,
@@ -877,6 +889,8 @@ fe_done(void *arg)
     s->fe = NULL;
     uv_close((uv_handle_t *)&s->hello_timer, NULL);
     uv_close((uv_handle_t *)&s->stop_timer, NULL);
+    sl_metrics_free(s->metrics);
+    s->metrics = NULL;
     if (s->stopped)
         s->stopped(s->stopped_arg);
 }
@@ -888,6 +902,7 @@ stop_now(kf_server *s)
         return;
     s->stopping = 2;
     uv_timer_stop(&s->stop_timer);
+    kf__metrics_stop(s);
     fe_server_close(s->fe, fe_done, s);
 }
 

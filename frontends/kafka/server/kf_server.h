@@ -33,6 +33,7 @@ typedef struct kf_config {
     char segstore[SL_CONF_STR_MAX];
     char listen[SL_CONF_STR_MAX];
     char advertise[SL_CONF_STR_MAX];
+    char metrics_listen[SL_CONF_STR_MAX];
     char log_level[SL_CONF_STR_MAX];
     int64_t node_id;
     int auto_create;
@@ -70,6 +71,7 @@ typedef struct kf_conn kf_conn;
 typedef struct kf_req kf_req;
 
 /* Counters, reported at exit (KF-STATS) and in debug logs. */
+#define KF_API_KEY_MAX 67
 typedef struct kf_stats {
     uint64_t conns;
     uint64_t requests;
@@ -80,6 +82,9 @@ typedef struct kf_stats {
     uint64_t fetch_parked;
     uint64_t fetch_woken;
     uint64_t ipc_errors;
+    uint64_t open_conns;
+    uint64_t bytes_in, bytes_out;
+    uint64_t api_requests[KF_API_KEY_MAX + 1]; /* by API key */
 } kf_stats;
 
 struct kf_server {
@@ -105,6 +110,9 @@ struct kf_server {
     void (*stopped)(void *arg);
     void *stopped_arg;
     kf_stats st;
+    struct sl_metrics *metrics;
+    struct sl_metrics_http *metrics_http;
+    struct sl_histo *h_latency[KF_API_KEY_MAX + 1]; /* request to response */
 };
 
 struct kf_conn {
@@ -159,6 +167,7 @@ struct kf_req {
     int parked;
     int timer_init; /* timer must be closed before free */
     uv_timer_t timer;
+    uint64_t t0_ns; /* when the frame was complete */
 };
 
 /* Start serving (listener bound, IPC client dialling).  0 or a code with
@@ -221,6 +230,11 @@ void kf__produce(kf_req *r);
 /* The connection is going away: forget its queued Produce requests and
  * detach its APPEND in flight (kf_srv_produce.c). */
 void kf__produce_conn_gone(kf_conn *k);
+/* kf_metrics.c: the /metrics endpoint (when metrics.listen is set). */
+int kf__metrics_start(kf_server *s, char *err, size_t errlen);
+void kf__metrics_stop(kf_server *s);
+/* A response is complete: count its latency. */
+void kf__metrics_done(kf_req *r);
 void kf__fetch(kf_req *r);
 void kf__listoffsets(kf_req *r);
 void kf__createtopics(kf_req *r);

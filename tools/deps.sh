@@ -48,11 +48,14 @@ build_pkgs=(
 )
 # Real clients and servers the integration tests drive (MQTT and Kafka
 # clients, a reference broker, the load balancer).  Cheap, and needed by
-# tests that land later.
+# tests that land later.  haproxy is the TCP load balancer of
+# tools/cluster.sh and the cluster tests; docker-compose (1.29, Debian's)
+# only validates docker-compose.yml (`docker-compose config -q`): no
+# Docker engine is needed or started.
 client_pkgs=(
     kcat mosquitto-clients mosquitto
     python3-paho-mqtt python3-confluent-kafka python3-kafka
-    haproxy
+    haproxy docker-compose
 )
 
 pkgs=("${build_pkgs[@]}")

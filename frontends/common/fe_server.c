@@ -384,6 +384,14 @@ conn_process(fe_conn *c)
     }
     if (!c->closed && !c->closing && c->in_len == s->max_in)
         fe_conn_close(c, SL_E_TOOBIG, 0);
+    /* Nothing buffered: give the receive buffer back, so that an idle
+     * connection costs its handles, not READ_STEP (on_alloc takes a new
+     * one for the next read). */
+    if (c->in_len == 0 && c->in != NULL) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
 }
 
 static void

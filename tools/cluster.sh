@@ -97,11 +97,21 @@ port_of() {
     esac
 }
 
+# alive PID: the process exists and is not a zombie.  The daemons are
+# not this shell's children (up has exited), so an exited one stays a
+# zombie until init reaps it, and kill -0 still succeeds on it.
+alive() {
+    local st
+    kill -0 "$1" 2>/dev/null || return 1
+    st=$(sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ "${st%% *}" != Z ]
+}
+
 pid_of() {
     local f=$dir/pid/$1.pid pid
     [ -f "$f" ] || return 1
     pid=$(cat "$f")
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+    [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && echo "$pid"
 }
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -160,13 +170,13 @@ stop_one() {
     pid=$(pid_of "$name") || { rm -f "$dir/pid/$name.pid"; return 0; }
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 150); do
-        kill -0 "$pid" 2>/dev/null || break
+        alive "$pid" || break
         sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
         echo "cluster.sh: $name (pid $pid) ignored SIGTERM for 15 s; SIGKILL" >&2
         kill -KILL "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
     fi
     echo "cluster.sh: stopped $name (pid $pid)"
     rm -f "$dir/pid/$name.pid"
@@ -188,7 +198,7 @@ start_one() {
     echo "$pid" >"$dir/pid/$name.pid"
     for _ in $(seq 150); do
         ready "$name" && { echo "cluster.sh: started $name (pid $pid) $(port_of "$name")"; return 0; }
-        kill -0 "$pid" 2>/dev/null || break
+        alive "$pid" || break
         sleep 0.1
     done
     echo "cluster.sh: $name did not become ready; the end of $dir/log/$name.log:" >&2

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """
-/metrics of sluice-segstore and sluice-kafka (and sluice-mqtt when it
-serves one): every line parses as Prometheus text exposition 0.0.4, each
+/metrics of sluice-segstore, sluice-kafka and sluice-mqtt: every line parses as Prometheus text exposition 0.0.4, each
 family has one HELP and one TYPE before its samples, histograms are
 cumulative and end with +Inf, and counters move with real traffic (kcat
 produce and consume).
@@ -124,7 +123,15 @@ class MetricsTest(unittest.TestCase):
              "127.0.0.1:%d" % self.kf_port, "--set",
              "metrics.listen=127.0.0.1:%d" % self.km_port],
             stdout=self.kf_log, stderr=subprocess.STDOUT))
-        for port in (self.ss_port, self.kf_port, self.km_port):
+        self.mq_port, self.mm_port = free_port(), free_port()
+        self.mq_log = open(os.path.join(self.root, "mq.log"), "w")
+        self.procs.append(subprocess.Popen(
+            [os.path.join(BIN, "sluice-mqtt"), "--segstore", self.sock,
+             "--listen", "127.0.0.1:%d" % self.mq_port, "--set",
+             "metrics.listen=127.0.0.1:%d" % self.mm_port],
+            stdout=self.mq_log, stderr=subprocess.STDOUT))
+        for port in (self.ss_port, self.kf_port, self.km_port, self.mq_port,
+                     self.mm_port):
             self.wait_port(port)
 
     def wait_port(self, port):
@@ -147,6 +154,7 @@ class MetricsTest(unittest.TestCase):
                 p.wait()
         self.ss_log.close()
         self.kf_log.close()
+        self.mq_log.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def test_metrics_parse_and_move_with_traffic(self):
@@ -196,6 +204,43 @@ class MetricsTest(unittest.TestCase):
             urllib.request.urlopen("http://127.0.0.1:%d/nope" % self.ss_port,
                                    timeout=5)
         self.assertEqual(cm.exception.code, 404)
+
+    def test_mqtt_metrics(self):
+        m0 = scrape(self.mm_port)
+        self.assertEqual(value(m0, "sluice_mqtt_messages_total", dir="in"), 0)
+        sub = subprocess.Popen(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.mq_port),
+             "-t", "m/#", "-q", "1", "-C", "20", "-W", "20"],
+            stdout=subprocess.PIPE)
+        time.sleep(0.5)
+        for i in range(20):
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p",
+                            str(self.mq_port), "-t", "m/%d" % i, "-q", "1",
+                            "-m", "x%d" % i], check=True, timeout=20)
+        out, _ = sub.communicate(timeout=30)
+        self.assertEqual(out.count(b"\n"), 20)
+        m1 = scrape(self.mm_port)
+        self.assertEqual(value(m1, "sluice_mqtt_messages_total", dir="in"), 20)
+        self.assertEqual(value(m1, "sluice_mqtt_messages_total", dir="out"),
+                         20)
+        self.assertGreater(value(m1, "sluice_mqtt_appends_total"), 0)
+        self.assertGreaterEqual(value(m1, "sluice_mqtt_connects_total"), 21)
+        # A malformed packet is counted.
+        s = socket.create_connection(("127.0.0.1", self.mq_port))
+        s.sendall(b"\xff\xff\xff\xff\xff")
+        s.settimeout(5)
+        try:
+            while s.recv(100):
+                pass
+        except OSError:
+            pass
+        s.close()
+        time.sleep(0.2)
+        m2 = scrape(self.mm_port)
+        self.assertGreaterEqual(value(m2, "sluice_mqtt_errors_total",
+                                      kind="malformed") +
+                                value(m2, "sluice_mqtt_errors_total",
+                                      kind="protocol"), 1)
 
     def test_parser_refuses_bad_text(self):
         with self.assertRaises(AssertionError):

@@ -16,6 +16,8 @@ const sl_conf_key mq_config_keys[] = {
      0, NULL, "URL of sluice-segstore's request socket (ipc:// or tcp://)."},
     {"listen", SL_CONF_STR, F(listen), 0, 0, "0.0.0.0:1883", 0, NULL,
      "Address the MQTT listener binds, HOST:PORT or [V6]:PORT."},
+    {"metrics.listen", SL_CONF_STR, F(metrics_listen), 0, 0, "", 0, NULL,
+     "HOST:PORT of the Prometheus /metrics HTTP endpoint; empty: none."},
     {"log.level", SL_CONF_STR, F(log_level), 0, 0, "info", 0, NULL,
      "debug, info, warn or error."},
     {"mqtt.log.topic", SL_CONF_STR, F(log_topic), 0, 0, "mqtt", 0, NULL,

@@ -18,6 +18,7 @@
  * an arena sized from the packet.
  */
 #include "mq_server.h"
+#include "sl_metrics.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -219,6 +220,7 @@ conn_open(fe_conn *fe, void *arg, int *refuse)
         s->conns->prev = c;
     s->conns = c;
     s->st.conns++;
+    s->st.open_conns++;
     return c;
 }
 
@@ -262,6 +264,7 @@ conn_closed(fe_conn *fe, void *state, int why)
     (void)fe;
     (void)why;
     c->dead = 1;
+    s->st.open_conns--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -1414,6 +1417,9 @@ mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop, char *err,
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
     start_step(s);
+    rc = mq__metrics_start(s, err, errlen);
+    if (rc != 0)
+        return rc;
     sl_log(SL_LOG_INFO, "MQ-LISTEN", "listen=%s port=%d segstore=%s",
            cfg->listen, fe_server_port(s->fe), cfg->segstore);
     return 0;
@@ -1432,6 +1438,8 @@ fe_done(void *arg)
     uv_close((uv_handle_t *)&s->stop_timer, NULL);
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->flush_check, NULL);
+    sl_metrics_free(s->metrics);
+    s->metrics = NULL;
     if (s->stopped)
         s->stopped(s->stopped_arg);
 }
@@ -1446,6 +1454,7 @@ on_stop_timer(uv_timer_t *t)
         waited < (uint64_t)s->cfg->shutdown_timeout_ms)
         return; /* wait for the APPEND and KV writes in flight */
     uv_timer_stop(&s->stop_timer);
+    mq__metrics_stop(s);
     fe_server_close(s->fe, fe_done, s);
 }
 

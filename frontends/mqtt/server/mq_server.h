@@ -43,6 +43,7 @@ typedef struct mq_config {
     char segstore[SL_CONF_STR_MAX];
     char listen[SL_CONF_STR_MAX];
     char log_level[SL_CONF_STR_MAX];
+    char metrics_listen[SL_CONF_STR_MAX];
     char log_topic[SL_CONF_STR_MAX];
     int64_t log_partitions;
     int64_t max_packet;
@@ -316,6 +317,7 @@ typedef struct mq_stats {
     uint64_t auth_failures;
     uint64_t acl_denied;
     uint64_t evicted; /* offline sessions dropped from memory (in KV) */
+    uint64_t open_conns;
 } mq_stats;
 
 #define MQ_SMAP_BITS 12
@@ -406,6 +408,8 @@ struct mq_server {
     mq_passwd *passwd; /* NULL: no password file */
     mq_acl *acl;       /* NULL: no ACL file (everything allowed) */
     mq_stats st;
+    struct sl_metrics *metrics;
+    struct sl_metrics_http *metrics_http;
 };
 
 int mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop,
@@ -548,5 +552,8 @@ void mq__session_q2_add(mq_session *ss, uint16_t pid);
 bool mq__session_q2_del(mq_session *ss, uint16_t pid);
 void mq__sessions_tick(mq_server *s, uint64_t now);
 void mq__sessions_free(mq_server *s);
+/* mq_metrics.c: the /metrics endpoint (when metrics.listen is set). */
+int mq__metrics_start(mq_server *s, char *err, size_t errlen);
+void mq__metrics_stop(mq_server *s);
 
 #endif /* MQ_SERVER_H */

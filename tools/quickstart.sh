@@ -29,16 +29,17 @@ ipc="ipc://$data/segstore.sock"
 # is not built are skipped, so frontends join the list before they exist.
 services=(segstore mqtt kafka)
 
-args_segstore() { printf '%s\n' --data "$data" --ipc "$ipc"; }
-about_segstore() { echo "segment store: data $data, IPC $ipc"; }
+# Prometheus /metrics of each process on 127.0.0.1 (docs/operations.md).
+args_segstore() { printf '%s\n' --data "$data" --ipc "$ipc" --set metrics.listen=127.0.0.1:9471; }
+about_segstore() { echo "segment store: data $data, IPC $ipc, metrics http://127.0.0.1:9471/metrics"; }
 ready_segstore() { [ -S "$data/segstore.sock" ]; }
 
 # Frontends: sluice-mqtt (issue 4) and sluice-kafka (issue 3), one
 # convention: --segstore URL --listen HOST:PORT.
-args_mqtt() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:1883; }
-about_mqtt() { echo "MQTT frontend: mqtt://localhost:1883 (mosquitto_sub -t '#' -v)"; }
-args_kafka() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:9092 --advertise localhost:9092; }
-about_kafka() { echo "Kafka frontend: localhost:9092 (kcat -b localhost:9092 -L)"; }
+args_mqtt() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:1883 --set metrics.listen=127.0.0.1:9472; }
+about_mqtt() { echo "MQTT frontend: mqtt://localhost:1883 (mosquitto_sub -t '#' -v), metrics :9472"; }
+args_kafka() { printf '%s\n' --segstore "$ipc" --listen 0.0.0.0:9092 --advertise localhost:9092 --set metrics.listen=127.0.0.1:9473; }
+about_kafka() { echo "Kafka frontend: localhost:9092 (kcat -b localhost:9092 -L), metrics :9473"; }
 
 # ---- build ------------------------------------------------------------------
 bash tools/deps.sh

@@ -18,7 +18,13 @@ if [ $# -lt 5 ]; then
 fi
 template=$1 proto=$2 bind=$3 admin=$4
 shift 4
-ok() { printf '%s' "$1" | grep -Eq "$2"; }
+# grep matches line by line: refuse a newline first, then the pattern.
+nl='
+'
+ok() {
+    case $1 in *"$nl"*) return 1 ;; esac
+    printf '%s' "$1" | grep -Eq "$2"
+}
 ok "$proto" '^[a-z]+$' || { echo "render.sh: bad protocol name: $proto" >&2; exit 2; }
 ok "$bind" '^[A-Za-z0-9.:_-]*:[0-9]+$' || { echo "render.sh: bad bind address: $bind" >&2; exit 2; }
 ok "$admin" '^/[A-Za-z0-9./_-]+$' || { echo "render.sh: bad admin socket path: $admin" >&2; exit 2; }

@@ -863,7 +863,7 @@ lag_cb(void *arg, sl_slice key, int64_t version, sl_slice value)
     sl_buf_init(&lb);
     sl_buf_append(&lb, "group=\"", 7);
     sl_metrics_escape(&lb, group);
-    sl_buf_append(&lb, "\",topic=\"", 10);
+    sl_buf_append(&lb, "\",topic=\"", 9);
     sl_metrics_escape(&lb, topic);
     char tail[32];
     int n = snprintf(tail, sizeof(tail), "\",partition=\"%d\"", part);

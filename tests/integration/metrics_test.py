@@ -190,6 +190,19 @@ class MetricsTest(unittest.TestCase):
         self.assertGreater(value(kf1, "sluice_kafka_bytes_out_total"), 6000)
         self.assertGreater(value(kf1, "sluice_kafka_request_seconds_count",
                                  api="Produce"), 0)
+        # Consumer-group lag: a group that read half, then all.
+        subprocess.run(["kcat", "-b", bootstrap, "-G", "lagg", "-X",
+                        "auto.offset.reset=earliest", "-X",
+                        "enable.auto.commit=true", "-e", "-q", "mt"],
+                       capture_output=True, check=True, timeout=60)
+        ss2 = scrape(self.ss_port)
+        self.assertEqual(value(ss2, "sluice_group_lag", group="lagg",
+                               topic="mt", partition="0"), 0)
+        subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", "mt", "-p", "0"],
+                       input=b"more\n" * 10, check=True, timeout=30)
+        ss3 = scrape(self.ss_port)
+        self.assertEqual(value(ss3, "sluice_group_lag", group="lagg",
+                               topic="mt", partition="0"), 10)
         # Bad input is counted.
         s = socket.create_connection(("127.0.0.1", self.kf_port))
         s.sendall(b"\x7f\xff\xff\xff")

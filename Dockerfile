@@ -52,6 +52,7 @@ WORKDIR /var/lib/sluice
 # sockets, shared by segstore and every frontend.
 VOLUME ["/var/lib/sluice", "/run/sluice"]
 ENV SLUICE_SEGSTORE=ipc:///run/sluice/segstore.sock
-EXPOSE 1883 9092
+# MQTT, Kafka, and /metrics (docker-compose.yml sets metrics.listen).
+EXPOSE 1883 9092 9470
 STOPSIGNAL SIGTERM
 CMD ["sluice-segstore", "--data", "/var/lib/sluice", "--ipc", "ipc:///run/sluice/segstore.sock"]

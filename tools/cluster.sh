@@ -14,9 +14,12 @@
 #                    (default ./cluster, or $SLUICE_CLUSTER_DIR)
 #   --base-port N    MQTT on N, Kafka on N+1 (the haproxy listeners);
 #                    mqtt1 N+2, mqtt2 N+3, kafka1 N+4, kafka2 N+5, s3rver
-#                    N+6.  Without it: 1883 and 9092 as docker-compose.yml
-#                    publishes them; mqtt1/2 on 11883/11884, kafka1/2 on
-#                    19092/19093, s3rver 14568.
+#                    N+6; Prometheus /metrics of segstore, mqtt1, kafka1,
+#                    mqtt2, kafka2 on N+7..N+11.  Without it: 1883 and 9092
+#                    as docker-compose.yml publishes them; mqtt1/2 on
+#                    11883/11884, kafka1/2 on 19092/19093, s3rver 14568,
+#                    metrics 9471 (segstore), 9472 (mqtt1), 9473 (kafka1),
+#                    9474 (mqtt2), 9475 (kafka2) — quickstart's numbers.
 #   --bin DIR        where the binaries are (default build/bin, or
 #                    $SLUICE_BUILD/bin); nothing is built here
 #   --s3             start s3rver (tools/deps.sh installs it) and give
@@ -79,9 +82,12 @@ elif [ -n "$base" ]; then
     p_mqtt=$base p_kafka=$((base + 1))
     p_mqtt1=$((base + 2)) p_mqtt2=$((base + 3))
     p_kafka1=$((base + 4)) p_kafka2=$((base + 5)) p_s3=$((base + 6))
+    m_segstore=$((base + 7)) m_mqtt1=$((base + 8)) m_kafka1=$((base + 9))
+    m_mqtt2=$((base + 10)) m_kafka2=$((base + 11))
 else
     p_mqtt=1883 p_kafka=9092
     p_mqtt1=11883 p_mqtt2=11884 p_kafka1=19092 p_kafka2=19093 p_s3=14568
+    m_segstore=9471 m_mqtt1=9472 m_kafka1=9473 m_mqtt2=9474 m_kafka2=9475
 fi
 
 seg_url="ipc://$dir/run/segstore.sock"
@@ -107,6 +113,15 @@ alive() {
     [ "${st%% *}" != Z ]
 }
 
+metrics_of() {
+    case $1 in
+    segstore | mqtt[12] | kafka[12]) ;;
+    *) echo - && return ;;
+    esac
+    local v="m_$1"
+    echo "http://127.0.0.1:${!v}/metrics"
+}
+
 pid_of() {
     local f=$dir/pid/$1.pid pid
     [ -f "$f" ] || return 1
@@ -125,7 +140,7 @@ argv_s3rver() {
 }
 argv_segstore() {
     printf '%s\n' "$bin/sluice-segstore" --data "$dir/data" --ipc "$seg_url" \
-        --fsync "$fsync"
+        --fsync "$fsync" --set "metrics.listen=127.0.0.1:$m_segstore"
     if [ "$s3" = 1 ]; then
         printf '%s\n' --set tier.url=s3://sluice-tier/ \
             --set "tier.s3.endpoint=http://127.0.0.1:$p_s3" \
@@ -134,16 +149,17 @@ argv_segstore() {
 }
 argv_mqtt() {
     printf '%s\n' "$bin/sluice-mqtt" --segstore "$seg_url" \
-        --listen "127.0.0.1:$1"
+        --listen "127.0.0.1:$1" --set "metrics.listen=127.0.0.1:$2"
 }
 argv_kafka() {
     printf '%s\n' "$bin/sluice-kafka" --segstore "$seg_url" \
-        --listen "127.0.0.1:$1" --advertise "$advertise"
+        --listen "127.0.0.1:$1" --advertise "$advertise" \
+        --set "metrics.listen=127.0.0.1:$2"
 }
-argv_mqtt1() { argv_mqtt "$p_mqtt1"; }
-argv_mqtt2() { argv_mqtt "$p_mqtt2"; }
-argv_kafka1() { argv_kafka "$p_kafka1"; }
-argv_kafka2() { argv_kafka "$p_kafka2"; }
+argv_mqtt1() { argv_mqtt "$p_mqtt1" "$m_mqtt1"; }
+argv_mqtt2() { argv_mqtt "$p_mqtt2" "$m_mqtt2"; }
+argv_kafka1() { argv_kafka "$p_kafka1" "$m_kafka1"; }
+argv_kafka2() { argv_kafka "$p_kafka2" "$m_kafka2"; }
 argv_haproxy-mqtt() { printf '%s\n' haproxy -db -f "$dir/haproxy-mqtt.cfg"; }
 argv_haproxy-kafka() { printf '%s\n' haproxy -db -f "$dir/haproxy-kafka.cfg"; }
 
@@ -224,7 +240,8 @@ up() {
     done
     command -v haproxy >/dev/null || { echo "cluster.sh: haproxy is not installed (tools/deps.sh)" >&2; exit 1; }
     local port
-    for port in "$p_mqtt" "$p_kafka" "$p_mqtt1" "$p_mqtt2" "$p_kafka1" "$p_kafka2"; do
+    for port in "$p_mqtt" "$p_kafka" "$p_mqtt1" "$p_mqtt2" "$p_kafka1" "$p_kafka2" \
+        "$m_segstore" "$m_mqtt1" "$m_mqtt2" "$m_kafka1" "$m_kafka2"; do
         if listening "$port"; then
             echo "cluster.sh: port $port is taken; use --base-port" >&2
             exit 1
@@ -239,6 +256,7 @@ up() {
     cat >"$dir/ports" <<EOF
 p_mqtt=$p_mqtt p_kafka=$p_kafka
 p_mqtt1=$p_mqtt1 p_mqtt2=$p_mqtt2 p_kafka1=$p_kafka1 p_kafka2=$p_kafka2 p_s3=$p_s3
+m_segstore=$m_segstore m_mqtt1=$m_mqtt1 m_kafka1=$m_kafka1 m_mqtt2=$m_mqtt2 m_kafka2=$m_kafka2
 EOF
     render_haproxy mqtt "$p_mqtt" "mqtt1=127.0.0.1:$p_mqtt1" "mqtt2=127.0.0.1:$p_mqtt2"
     render_haproxy kafka "$p_kafka" "kafka1=127.0.0.1:$p_kafka1" "kafka2=127.0.0.1:$p_kafka2"
@@ -253,12 +271,13 @@ EOF
     echo "  MQTT   127.0.0.1:$p_mqtt   mosquitto_sub -h 127.0.0.1 -p $p_mqtt -t '#' -v"
     echo "  Kafka  127.0.0.1:$p_kafka   kcat -b 127.0.0.1:$p_kafka -L"
     echo "  ctl    $bin/sluice-ctl --segstore $seg_url topic list"
+    echo "  metrics  curl -s http://127.0.0.1:$m_segstore/metrics   (status lists every process's)"
     echo "  logs   $dir/log/   stop: tools/cluster.sh down --dir $dir"
 }
 
 status() {
     local n pid st rc=0
-    printf '%-14s %-8s %-8s %s\n' NAME PID STATE ADDRESS
+    printf '%-14s %-8s %-8s %-40s %s\n' NAME PID STATE ADDRESS METRICS
     for n in "${names[@]}"; do
         if pid=$(pid_of "$n"); then
             st=running
@@ -272,7 +291,8 @@ status() {
             [ "$n" = s3rver ] && continue
             pid=- st=stopped
         fi
-        printf '%-14s %-8s %-8s %s\n' "$n" "$pid" "$st" "$(port_of "$n")"
+        printf '%-14s %-8s %-8s %-40s %s\n' "$n" "$pid" "$st" "$(port_of "$n")" \
+            "$(metrics_of "$n")"
     done
     return $rc
 }

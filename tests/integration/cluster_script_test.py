@@ -35,9 +35,9 @@ def port_free(p):
 def free_base():
     for _ in range(200):
         b = random.randrange(20000, 60000)
-        if all(port_free(b + i) for i in range(7)):
+        if all(port_free(b + i) for i in range(12)):
             return b
-    raise AssertionError("no 7 free consecutive ports")
+    raise AssertionError("no 12 free consecutive ports")
 
 
 class ClusterScriptTest(unittest.TestCase):
@@ -69,7 +69,7 @@ class ClusterScriptTest(unittest.TestCase):
         rows = {}
         for ln in r.stdout.splitlines()[1:]:
             f = ln.split()
-            rows[f[0]] = (f[1], f[2], f[3])
+            rows[f[0]] = (f[1], f[2], f[3], f[4])
         return r.returncode, rows
 
     def test_up_traffic_status_down(self):
@@ -87,6 +87,12 @@ class ClusterScriptTest(unittest.TestCase):
         self.assertEqual(rows["haproxy-mqtt"][2], str(mq))
         self.assertEqual(rows["haproxy-kafka"][2], str(kf))
         pids = {n: int(rows[n][0]) for n in names}
+        # Every sluice process serves /metrics where status says.
+        import urllib.request
+        for n in ("segstore", "mqtt1", "mqtt2", "kafka1", "kafka2"):
+            with urllib.request.urlopen(rows[n][3], timeout=5) as resp:
+                text = resp.read().decode()
+            self.assertIn("# TYPE", text, n)
 
         # A second up on the same directory is refused.
         r = self.sh("up", "--base-port", str(self.base), "--bin", BIN,

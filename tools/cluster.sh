@@ -194,12 +194,14 @@ stop_one() {
         kill -KILL "$pid" 2>/dev/null || true
         for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
     fi
-    echo "cluster.sh: stopped $name (pid $pid)"
+    # Never let a closed stdout (cluster.sh down | head) stop the stopping.
+    echo "cluster.sh: stopped $name (pid $pid)" 2>/dev/null || true
     rm -f "$dir/pid/$name.pid"
 }
 
 down() {
     local i
+    trap '' PIPE
     for ((i = ${#names[@]} - 1; i >= 0; i--)); do
         stop_one "${names[i]}"
     done

@@ -7,8 +7,10 @@ read check on delivery.
 Run: mqtt_auth_test.py BIN_DIR [unittest args], under /usr/bin/python3.
 """
 import os
+import signal
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -53,6 +55,7 @@ class AuthTest(unittest.TestCase):
         subprocess.run([ctl, "mqtt", "passwd", "-c", pw, "alice",
                         "--password", "s3cret"], check=True, timeout=30)
         acl = os.path.join(cls.node.root, "acl")
+        cls.acl = acl
         with open(acl, "w") as f:
             f.write(ACL)
         cls.port = cls.node.start_mqtt(
@@ -108,6 +111,39 @@ class AuthTest(unittest.TestCase):
                 got.append(m["payload"])
                 a.ack(4, m["pid"])
         self.assertEqual(got, [b"yes"])
+        a.close()
+
+    def reload(self, text):
+        with open(self.acl, "w") as f:
+            f.write(text)
+        p, _, log = self.node.mq[0]
+        before = open(log, errors="replace").read().count("MQ-RELOAD")
+        p.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while open(log, errors="replace").read().count("MQ-RELOAD") == before:
+            self.assertLess(time.time(), deadline, "no MQ-RELOAD line")
+            time.sleep(0.05)
+        return open(log, errors="replace").read()
+
+    def test_zz_sighup_reloads_acl_without_dropping(self):
+        a, ca = connect_auth(self.port, 5, "hup1", "alice", "s3cret")
+        self.assertEqual(ca[2][1], 0)
+        a.publish("extra/x", "no", qos=1, pid=1)
+        self.assertEqual(a.expect(4)[2][:3], b"\x00\x01\x87")
+        # Grant extra/# and reload: the same connection may publish now.
+        self.reload(ACL + "topic readwrite extra/#\n")
+        a.publish("extra/x", "yes", qos=1, pid=2)
+        ack = a.expect(4)[2]
+        self.assertEqual(ack[:2], b"\x00\x02")
+        self.assertTrue(len(ack) == 2 or ack[2] == 0, ack)
+        # A broken file is refused and the rules loaded before stay.
+        log = self.reload("frob x\n")
+        self.assertIn("kept the files loaded before", log)
+        a.publish("extra/x", "still", qos=1, pid=3)
+        ack = a.expect(4)[2]
+        self.assertTrue(len(ack) == 2 or ack[2] == 0, ack)
+        with open(self.acl, "w") as f:
+            f.write(ACL)
         a.close()
 
 

@@ -18,7 +18,8 @@
 
 static mq_config g_cfg;
 static mq_server g_srv;
-static uv_signal_t g_sigterm, g_sigint;
+static uv_signal_t g_sigterm, g_sigint, g_sighup;
+static const char *g_config_path;
 static int g_signalled;
 
 static void
@@ -51,6 +52,7 @@ on_stopped(void *arg)
      * and the process is about to exit anyway. */
     uv_close((uv_handle_t *)&g_sigterm, NULL);
     uv_close((uv_handle_t *)&g_sigint, NULL);
+    uv_close((uv_handle_t *)&g_sighup, NULL);
     uv_stop(loop);
 }
 
@@ -63,6 +65,31 @@ on_signal(uv_signal_t *h, int signum)
     }
     sl_log(SL_LOG_INFO, "MQ-STOP", "signal %d: stopping", signum);
     mq_server_stop(&g_srv, on_stopped, h->loop);
+}
+
+/* SIGHUP: what can change live — the log level (from the config file) and
+ * the password and ACL files — is reloaded; the rest needs a restart,
+ * and the log says so. */
+static void
+on_sighup(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    if (g_config_path != NULL) {
+        mq_config fresh;
+        char err[1024];
+        mq_config_defaults(&fresh);
+        if (mq_config_load(&fresh, g_config_path, err, sizeof(err)) != 0) {
+            sl_log(SL_LOG_ERROR, "MQ-RELOAD", "%s; nothing reloaded", err);
+            return;
+        }
+        sl_log_set_level(sl_log_level_parse(fresh.log_level));
+        sl_log(SL_LOG_INFO, "MQ-RELOAD",
+               "log.level=%s (listen, segstore, limits and file paths "
+               "need a restart)",
+               fresh.log_level);
+    }
+    mq_server_reload(&g_srv);
 }
 
 int
@@ -83,6 +110,8 @@ main(int argc, char **argv)
     mq_config_defaults(&g_cfg);
     /* The config file first, whatever its position, so flags override it. */
     for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0)
+            g_config_path = argv[i + 1];
         if (strcmp(argv[i], "--config") == 0 &&
             mq_config_load(&g_cfg, argv[i + 1], err, sizeof(err)) != 0) {
             fprintf(stderr, "sluice-mqtt: %s\n", err);
@@ -154,6 +183,8 @@ main(int argc, char **argv)
     uv_signal_init(loop, &g_sigint);
     uv_signal_start(&g_sigterm, on_signal, SIGTERM);
     uv_signal_start(&g_sigint, on_signal, SIGINT);
+    uv_signal_init(loop, &g_sighup);
+    uv_signal_start(&g_sighup, on_sighup, SIGHUP);
     uv_run(loop, UV_RUN_DEFAULT);
     const mq_stats *st = &g_srv.st;
     sl_log(SL_LOG_INFO, "MQ-STATS",

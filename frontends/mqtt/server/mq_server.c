@@ -373,6 +373,7 @@ typedef struct auth_work {
     mq_conn *c; /* held */
     uint8_t *pw;
     size_t pw_n;
+    const mq_passwd *file; /* the password file when the check began */
     int rc;
 } auth_work;
 
@@ -384,7 +385,7 @@ auth_run(uv_work_t *w)
     /* Only immutable data is touched here: the parsed password file and
      * the strings this work owns (or the connection's, which the loop
      * thread does not change while the check runs). */
-    a->rc = mq_passwd_check(c->srv->passwd, sl_slice_make(c->user, c->user_n),
+    a->rc = mq_passwd_check(a->file, sl_slice_make(c->user, c->user_n),
                             sl_slice_make(a->pw, a->pw_n));
 }
 
@@ -407,9 +408,19 @@ auth_done(uv_work_t *w, int status)
             connect_authed(c);
         }
     }
+    mq_server *srv = c->srv;
     mq__conn_rele(c);
     free(a->pw);
     free(a);
+    /* Password files replaced by a reload are freed once no check that
+     * began with them is running. */
+    if (--srv->auth_inflight == 0 && srv->passwd_retired != NULL) {
+        for (size_t i = 0; i < srv->nretired; i++)
+            mq_passwd_free(srv->passwd_retired[i]);
+        free(srv->passwd_retired);
+        srv->passwd_retired = NULL;
+        srv->nretired = 0;
+    }
 }
 
 static int
@@ -427,6 +438,7 @@ auth_start(mq_conn *c, sl_slice pw)
         memcpy(a->pw, pw.p, pw.n);
     a->pw_n = pw.n;
     a->c = c;
+    a->file = c->srv->passwd;
     a->w.data = a;
     mq__conn_hold(c);
     c->state = MQ_CS_LOADING;
@@ -438,6 +450,7 @@ auth_start(mq_conn *c, sl_slice pw)
         free(a);
         return rc;
     }
+    c->srv->auth_inflight++;
     return 0;
 }
 
@@ -1311,17 +1324,18 @@ read_file(const char *path, sl_buf *out)
 }
 
 static int
-load_auth(mq_server *s, char *err, size_t errlen)
+load_files(const mq_config *cfg, mq_passwd **pw, mq_acl **acl, char *err,
+           size_t errlen)
 {
-    const mq_config *cfg = s->cfg;
     char why[256];
     sl_buf b = {0};
     int rc = 0;
+    *pw = NULL;
+    *acl = NULL;
     if (cfg->password_file[0] != 0) {
         rc = read_file(cfg->password_file, &b);
         if (rc == 0)
-            rc = mq_passwd_parse(sl_slice_make(b.p, b.n), &s->passwd, why,
-                                 sizeof(why));
+            rc = mq_passwd_parse(sl_slice_make(b.p, b.n), pw, why, sizeof(why));
         else
             snprintf(why, sizeof(why), "%s", sl_strerror(rc));
         if (rc != 0) {
@@ -1334,8 +1348,7 @@ load_auth(mq_server *s, char *err, size_t errlen)
     if (cfg->acl_file[0] != 0) {
         rc = read_file(cfg->acl_file, &b);
         if (rc == 0)
-            rc = mq_acl_parse(sl_slice_make(b.p, b.n), &s->acl, why,
-                              sizeof(why));
+            rc = mq_acl_parse(sl_slice_make(b.p, b.n), acl, why, sizeof(why));
         else
             snprintf(why, sizeof(why), "%s", sl_strerror(rc));
         if (rc != 0) {
@@ -1343,12 +1356,60 @@ load_auth(mq_server *s, char *err, size_t errlen)
             goto out;
         }
     }
-    sl_log(SL_LOG_INFO, "MQ-AUTH", "users=%zu acl_rules=%zu anonymous=%d",
-           mq_passwd_count(s->passwd), mq_acl_rule_count(s->acl),
-           cfg->allow_anonymous);
 out:
+    if (rc != 0) {
+        mq_passwd_free(*pw);
+        *pw = NULL;
+    }
     sl_buf_fini(&b);
     return rc;
+}
+
+static int
+load_auth(mq_server *s, char *err, size_t errlen)
+{
+    int rc = load_files(s->cfg, &s->passwd, &s->acl, err, errlen);
+    if (rc == 0)
+        sl_log(SL_LOG_INFO, "MQ-AUTH", "users=%zu acl_rules=%zu anonymous=%d",
+               mq_passwd_count(s->passwd), mq_acl_rule_count(s->acl),
+               s->cfg->allow_anonymous);
+    return rc;
+}
+
+int
+mq_server_reload(mq_server *s)
+{
+    mq_passwd *pw;
+    mq_acl *acl;
+    char err[512];
+    if (s->cfg->password_file[0] == 0 && s->cfg->acl_file[0] == 0)
+        return 0;
+    int rc = load_files(s->cfg, &pw, &acl, err, sizeof(err));
+    if (rc != 0) {
+        sl_log(SL_LOG_ERROR, "MQ-RELOAD", "%s; kept the files loaded before",
+               err);
+        return rc;
+    }
+    /* The ACL is read on this thread only: replace it at once.  A
+     * password file may be in use by checks on worker threads. */
+    mq_acl_free(s->acl);
+    s->acl = acl;
+    if (s->auth_inflight == 0) {
+        mq_passwd_free(s->passwd);
+    } else {
+        mq_passwd **r =
+            realloc(s->passwd_retired, (s->nretired + 1) * sizeof(*r));
+        if (r != NULL) {
+            s->passwd_retired = r;
+            r[s->nretired++] = s->passwd;
+        } /* else: leaked rather than freed under a running check */
+    }
+    s->passwd = pw;
+    sl_log(SL_LOG_INFO, "MQ-RELOAD",
+           "users=%zu acl_rules=%zu (connections kept; the new rules apply "
+           "to the next publish, subscribe and delivery)",
+           mq_passwd_count(s->passwd), mq_acl_rule_count(s->acl));
+    return 0;
 }
 
 int

@@ -405,8 +405,11 @@ struct mq_server {
     int reap_busy;
     mq_orphan *orphans; /* wills of dead instances, waiting */
     uint64_t last_sys_ms;
-    mq_passwd *passwd; /* NULL: no password file */
-    mq_acl *acl;       /* NULL: no ACL file (everything allowed) */
+    mq_passwd *passwd;          /* NULL: no password file */
+    mq_acl *acl;                /* NULL: no ACL file (everything allowed) */
+    int auth_inflight;          /* password checks running on worker threads */
+    mq_passwd **passwd_retired; /* replaced by a reload, still in use */
+    size_t nretired;
     mq_stats st;
     struct sl_metrics *metrics;
     struct sl_metrics_http *metrics_http;
@@ -415,6 +418,10 @@ struct mq_server {
 int mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop,
                     char *err, size_t errlen);
 void mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg);
+/* SIGHUP: read the password and ACL files again (same paths) and replace
+ * the loaded ones when both parse; otherwise keep them and log why.
+ * Connections are kept.  0 or the error. */
+int mq_server_reload(mq_server *s);
 
 /* ---- internals shared by the files of this folder ------------------------ */
 

@@ -354,9 +354,10 @@ class ClusterTest(unittest.TestCase):
     # ------------------------------------------------------------------
     def test_1_mqtt_across_instances(self):
         mq = self.mq
-        sub = MC(mq, "x-sub", v5=True)
-        pub = MC(mq, "x-pub")
-        self.spread("mqtt", ["mqtt1", "mqtt2"])
+        sub, s1 = self.cl.landed("mqtt", lambda: MC(mq, "x-sub", v5=True))
+        pub, s2 = self.cl.landed("mqtt", lambda: MC(mq, "x-pub"))
+        self.assertNotEqual(s1, s2, "publisher and subscriber on one "
+                            "instance")
         sub.subscribe("x/#", 2)
         want = []
         for qos in (0, 1, 2):
@@ -403,9 +404,13 @@ class ClusterTest(unittest.TestCase):
         pub = MC(mq, "sh-pub")
         # Members on different instances; each message must go to
         # exactly one member.
-        m1 = MC(mq, "sh-1", v5=True)
-        m2 = MC(mq, "sh-2", v5=True)
-        self.spread("mqtt", ["mqtt1", "mqtt2"])
+        m1, s1 = self.cl.landed("mqtt", lambda: MC(mq, "sh-1", v5=True))
+        for _ in range(4):
+            m2, s2 = self.cl.landed("mqtt", lambda: MC(mq, "sh-2", v5=True))
+            if s2 != s1:
+                break
+            m2.close()
+        self.assertNotEqual(s1, s2, "share members on one instance")
         m1.subscribe("$share/g/sh/#", 1)
         m2.subscribe("$share/g/sh/#", 1)
         time.sleep(0.2)
@@ -470,10 +475,22 @@ class ClusterTest(unittest.TestCase):
         off = MC(mq, "k-offline", clean=False)
         off.subscribe("load/#", 1)
         off.close()
-        sub = MC(mq, "k-sub", clean=False)
+        # The publisher and one subscriber on the instance that will die
+        # (both must reconnect), another subscriber on the survivor.
+        pub, victim = cl.landed("mqtt", lambda: MC(mq, "k-pub", clean=False))
+        survivor = {"mqtt1": "mqtt2", "mqtt2": "mqtt1"}[victim]
+
+        def on(server, cid):
+            for _ in range(6):
+                c, sv = cl.landed("mqtt", lambda: MC(mq, cid, clean=False))
+                if sv == server:
+                    return c
+                c.close()
+            raise AssertionError("%s never landed on %s" % (cid, server))
+        sub = on(victim, "k-sub")
         sub.subscribe("load/#", 2)
-        pub = MC(mq, "k-pub", clean=False)
-        self.spread("mqtt", ["mqtt1", "mqtt2"])
+        sub2 = on(survivor, "k-sub2")
+        sub2.subscribe("load/#", 2)
 
         cl.ctl("topic", "create", "kload", "--partitions", "4")
         small = {"fetch.max.bytes": 4096, "message.max.bytes": 4096,
@@ -512,9 +529,11 @@ class ClusterTest(unittest.TestCase):
                         m.commit()
             if killed is None and len(sent_mq) > n_mq // 3 and \
                     len(seen) > 600:
-                # Under load: one sluice-mqtt and one sluice-kafka die.
+                # Under load: one sluice-mqtt and one sluice-kafka die;
+                # Kafka clients hold connections through both instances.
+                self.spread("kafka", ["kafka1", "kafka2"])
                 killed = time.time()
-                cl.signal("mqtt1", signal.SIGKILL)
+                cl.signal(victim, signal.SIGKILL)
                 cl.signal("kafka1", signal.SIGKILL)
             if prod.stopped and not th.is_alive() and \
                     {v for p, o, v in prod.acked} <= seen:
@@ -529,17 +548,23 @@ class ClusterTest(unittest.TestCase):
         wait_for(lambda: len(pub.acked_payloads()) == n_mq, 20,
                  "every MQTT publish acknowledged after reconnecting")
         acked_mq = pub.acked_payloads()
-        wait_for(lambda: acked_mq <= set(sub.payloads()), 20,
-                 "every acknowledged publish delivered")
+        for s_ in (sub, sub2):
+            wait_for(lambda: acked_mq <= set(s_.payloads()), 20,
+                     "every acknowledged publish delivered")
         time.sleep(0.5)
-        rx = sub.payloads()
-        lost = acked_mq - set(rx)
-        dup = len(rx) - len(set(rx))
-        self.lines.append(count_line(
-            "mqtt kill -9", len(sent_mq), len(acked_mq), len(set(rx)),
-            len(lost), dup, " (publisher reconnects %d, subscriber %d)" % (
-                pub.connects - 1, sub.connects - 1)))
-        self.assertEqual(lost, set())
+        for what, s_ in (("subscriber on the killed instance", sub),
+                         ("subscriber on the survivor", sub2)):
+            rx = s_.payloads()
+            lost = acked_mq - set(rx)
+            dup = len(rx) - len(set(rx))
+            self.lines.append(count_line(
+                "mqtt kill -9", len(sent_mq), len(acked_mq), len(set(rx)),
+                len(lost), dup, " (%s; reconnects: publisher %d, "
+                "subscriber %d)" % (what, pub.connects - 1,
+                                    s_.connects - 1)))
+            self.assertEqual(lost, set())
+        self.assertGreaterEqual(pub.connects, 2, "the publisher moved")
+        self.assertGreaterEqual(sub.connects, 2, "the subscriber moved")
         # The offline session resumes through a survivor with every
         # message published while it was away.
         off = MC(mq, "k-offline", clean=False)
@@ -550,7 +575,7 @@ class ClusterTest(unittest.TestCase):
             "mqtt offline session", len(sent_mq), len(acked_mq),
             len(set(rx_off)), len(acked_mq - set(rx_off)),
             len(rx_off) - len(set(rx_off))))
-        for c in (off, sub, pub):
+        for c in (off, sub, sub2, pub):
             c.close()
 
         # Kafka: every acks=all record was consumed; duplicates only in
@@ -586,9 +611,9 @@ class ClusterTest(unittest.TestCase):
         ka.close()
 
         # A supervisor restarts the dead instances on their ports.
-        cl.start_mqtt("mqtt1", cl.procs["mqtt1"].port)
+        cl.start_mqtt(victim, cl.procs[victim].port)
         cl.start_kafka("kafka1", cl.procs["kafka1"].port)
-        cl.wait_status("mqtt", "mqtt1", "UP")
+        cl.wait_status("mqtt", victim, "UP")
         cl.wait_status("kafka", "kafka1", "UP")
 
     # ------------------------------------------------------------------

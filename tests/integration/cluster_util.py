@@ -213,6 +213,18 @@ class Cluster:
                 out[row["svname"]] = row
         return out
 
+    def landed(self, proto, connect):
+        """Run connect() (which opens one client connection through
+        haproxy and waits until it is established) and return (its
+        result, the server it landed on), from haproxy's per-server
+        counts of connections ever made."""
+        before = {n: int(r["stot"] or 0) for n, r in self.stat(proto).items()}
+        res = connect()
+        after = {n: int(r["stot"] or 0) for n, r in self.stat(proto).items()}
+        grew = [n for n in after if after[n] > before.get(n, 0)]
+        assert len(grew) == 1, (before, after)
+        return res, grew[0]
+
     def add_server(self, proto, name):
         """Put a started instance into haproxy's rotation at run time, the
         way docs/operations.md tells operators to."""

@@ -46,6 +46,28 @@ def wait_for(cond, timeout, what, step=0.02):
                          (timeout, what))
 
 
+def known_nng_leak(report):
+    """True when every leak in an LSan report is an nng message that
+    segstore handed to nng_sendmsg() on its PUB socket (ss__publish) and
+    libnng 1.5.2 (Debian 12) did not free when the socket closed with the
+    message still queued towards a subscriber — nanomsg/nng#1643 ("Socket
+    close may leak messages"), fixed in nng 1.6.0.  Seen in about one run
+    in three of cluster_test.py under ASan, after frontends were killed.
+    Any other leak still fails the test."""
+    blocks = [b for b in report.split("\n\n")
+              if b.lstrip().startswith(("Direct leak", "Indirect leak"))]
+    if not blocks:
+        return False
+    for b in blocks:
+        frames = [ln for ln in b.splitlines() if ln.strip().startswith("#")]
+        pub = [i for i, f in enumerate(frames) if " ss__publish " in f]
+        # #0 the allocator, then only libnng frames, then ss__publish.
+        if not (pub and pub[0] >= 2 and "alloc" in frames[0] and
+                all("libnng.so" in f for f in frames[1:pub[0]])):
+            return False
+    return True
+
+
 class Proc:
     def __init__(self, name, popen, port, log):
         self.name, self.p, self.port, self.log = name, popen, port, log
@@ -176,6 +198,13 @@ class Cluster:
                            "ERROR: LeakSanitizer"):
                 if marker in t:
                     i = t.index(marker)
+                    if marker == "ERROR: LeakSanitizer" and \
+                            known_nng_leak(t[i:]):
+                        print("%s: ignored the known libnng 1.5.2 leak of "
+                              "a PUB message queued at close "
+                              "(nanomsg/nng#1643, fixed in nng 1.6.0)" %
+                              pr.name)
+                        continue
                     bad.append("%s: %s" % (pr.name, t[i:i + 3000]))
         if failed or bad or os.environ.get("SL_TEST_KEEP"):
             print("kept " + self.root)

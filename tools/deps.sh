@@ -36,15 +36,16 @@ if command -v clang >/dev/null 2>&1; then
     [[ ${v%%.*} =~ ^[0-9]+$ ]] && clang_major=${v%%.*}
 fi
 
-# Build, unit tests, fuzzing, formatting.  librdkafka-dev is optional for
-# the build (sluice-bench's kafka scenario and its smoke test need it).
+# Build, unit tests, fuzzing, formatting.  librdkafka-dev and
+# libmosquitto-dev are optional for the build (sluice-bench's kafka and
+# mqtt scenarios and their smoke tests need them).
 build_pkgs=(
     build-essential cmake ninja-build pkg-config
     clang "libclang-rt-$clang_major-dev" clang-format
     libuv1-dev libnng-dev libaio-dev libxxhash-dev libisal-dev libbsd-dev
     libsodium-dev libssl-dev
     libcurl4-openssl-dev libssl-dev
-    libcmocka-dev python3 librdkafka-dev
+    libcmocka-dev python3 librdkafka-dev libmosquitto-dev
 )
 # Real clients and servers the integration tests drive (MQTT and Kafka
 # clients, a reference broker, the load balancer).  Cheap, and needed by

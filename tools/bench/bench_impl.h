@@ -31,4 +31,7 @@ uint64_t bench_hist_quantile(const bench_hist *h, double q);
 /* sluice-bench kafka ARGS... (argv[0] is the first option); exit status. */
 int bench_kafka_main(int argc, char **argv);
 
+/* sluice-bench mqtt ARGS... (argv[0] is the first option); exit status. */
+int bench_mqtt_main(int argc, char **argv);
+
 #endif

@@ -3,6 +3,7 @@
  *
  *   sluice-bench segstore [options]
  *   sluice-bench kafka --bootstrap HOST:PORT [options]     (kafka.c)
+ *   sluice-bench mqtt --host H --port P [options]          (mqtt.c)
  *
  * Appends RecordBatch v2 batches over IPC from C concurrent appenders and
  * reports MB/s, appends/s and append latency p50/p99 for each fsync policy
@@ -10,7 +11,8 @@
  * disk measured in the same run.  Without --segstore it starts its own
  * sluice-segstore for each policy on a fresh data directory.  `kafka`
  * drives any Kafka-protocol broker with librdkafka; it is built only
- * when librdkafka is found (pkg-config rdkafka).
+ * when librdkafka is found (pkg-config rdkafka); `mqtt` drives any MQTT
+ * broker with libmosquitto (pkg-config libmosquitto).
  *
  * It is a benchmark, not a test: it asserts nothing and never fails on a
  * number.  docs/performance.md records its output.
@@ -514,6 +516,15 @@ main(int argc, char **argv)
         return 2;
 #endif
     }
+    if (argc >= 2 && strcmp(argv[1], "mqtt") == 0) {
+#ifdef SLUICE_BENCH_MQTT
+        return bench_mqtt_main(argc - 2, argv + 2);
+#else
+        fprintf(stderr, "sluice-bench: built without libmosquitto (install "
+                        "libmosquitto-dev and reconfigure)\n");
+        return 2;
+#endif
+    }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("sluice-bench %s\n", SLUICE_VERSION);
         return 0;
@@ -522,8 +533,8 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "sluice-bench: scenarios: segstore, kafka (kafka "
-                    "--help for its options)\n");
+    fprintf(stderr, "sluice-bench: scenarios: segstore, kafka, mqtt "
+                    "(kafka|mqtt --help for their options)\n");
     usage(stderr);
     return 2;
 }

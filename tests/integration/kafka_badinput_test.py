@@ -169,6 +169,39 @@ class BadInputTest(kt.KafkaTestBase):
         self.assertEqual(err, 0)
         r.close()
 
+    def test_acks0_then_close_keeps_every_request(self):
+        # An acks=0 producer sends and closes at once.  Requests queued
+        # behind the connection's APPEND in flight must still be
+        # appended, in order, after the close.
+        n = self.node()
+        n.ctl("topic", "create", "a0", "--partitions", "1")
+        total = 0
+        for rnd in range(5):
+            r = Raw(n)
+            reqs = []
+            for i in range(200):
+                v = b"%d-%d" % (rnd, i)
+                reqs.append(request(0, 7, i + 1, produce_body(
+                    "a0", 0, batch([record(0, b"k", v)]), acks=0)))
+            r.send(b"".join(reqs))
+            r.close()
+            total += 200
+        deadline = time.time() + 10
+        while True:
+            out = n.ctl("offsets", "a0", "0", "latest").stdout.split()
+            if int(out[-1]) == total or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(int(out[-1]), total, "records of closed acks=0 "
+                         "connections lost")
+        got = n.ctl("consume", "a0", "0", "--count", str(total)).stdout
+        vals = [ln.split("\t")[-1] for ln in got.splitlines()]
+        for rnd in range(5):
+            mine = [v for v in vals if v.startswith("%d-" % rnd)]
+            self.assertEqual(mine, ["%d-%d" % (rnd, i) for i in range(200)],
+                             "order of one connection's requests")
+        self.assert_alive(n)
+
     def test_pipelined_responses_in_order(self):
         n = self.node()
         n.ctl("topic", "create", "pipe", "--partitions", "1")

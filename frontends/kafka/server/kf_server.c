@@ -664,7 +664,7 @@ conn_closed(fe_conn *c, void *state, int why)
     if (why != 0 && why != UV_ECONNRESET && why != UV_EOF)
         sl_log(SL_LOG_DEBUG, "KF-CLOSE", "peer=%s: %s", fe_conn_peer(c),
                sl_strerror(why));
-    kf__produce_conn_gone(k);
+    kf_req *orphans = kf__produce_conn_gone(k);
     s->st.open_conns--;
     /* Requests still waiting for segstore become orphans and are freed by
      * their last IPC callback; the others go now. */
@@ -681,6 +681,7 @@ conn_closed(fe_conn *c, void *state, int why)
     }
     k->live = NULL;
     k->head = k->tail = NULL;
+    kf__produce_orphans(s, orphans);
     if (k->prev)
         k->prev->next = k->next;
     else

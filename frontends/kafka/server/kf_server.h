@@ -227,9 +227,13 @@ void kf__apiversions(kf_req *r);
 void kf__apiversions_unsupported(kf_req *r);
 void kf__metadata(kf_req *r);
 void kf__produce(kf_req *r);
-/* The connection is going away: forget its queued Produce requests and
- * detach its APPEND in flight (kf_srv_produce.c). */
-void kf__produce_conn_gone(kf_conn *k);
+/* The connection is going away: its queued Produce requests are still
+ * appended (Kafka appends what it received before a close).  They are
+ * held and chained behind the APPEND in flight, or returned, to be passed
+ * to kf__produce_orphans once the close has detached every request
+ * (kf_srv_produce.c). */
+kf_req *kf__produce_conn_gone(kf_conn *k);
+void kf__produce_orphans(kf_server *s, kf_req *list);
 /* kf_metrics.c: the /metrics endpoint (when metrics.listen is set). */
 int kf__metrics_start(kf_server *s, char *err, size_t errlen);
 void kf__metrics_stop(kf_server *s);

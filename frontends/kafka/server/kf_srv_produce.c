@@ -372,12 +372,19 @@ on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
  */
 typedef struct pr_multi {
     kf_conn *conn; /* NULL once the connection is gone */
+    kf_server *srv;
     kf_req **reqs;
     int32_t *nsent; /* entries of each request, read before it may go */
     int n;
+    /* Produce requests of a connection that closed while this APPEND was
+     * in flight: Kafka appends what it received before a close (acks=0
+     * producers close right after sending), so they follow this APPEND,
+     * in order.  Each holds one ipc_pending so that it outlives its
+     * connection. */
+    kf_req *orphans;
 } pr_multi;
 
-static void pr_flush(kf_conn *k);
+static kf_req *pr_send(kf_server *s, kf_req *head, kf_conn *k, int held);
 
 static void
 on_multi(void *arg, int rc, const ipc_hdr *h, sl_slice body)
@@ -401,30 +408,49 @@ on_multi(void *arg, int rc, const ipc_hdr *h, sl_slice body)
         pr_results(r, whole, &m);
     }
     kf_conn *k = mu->conn;
+    kf_server *s = mu->srv;
+    kf_req *orphans = mu->orphans;
     free(mu->reqs);
     free(mu->nsent);
     free(mu);
     if (k != NULL) {
         k->inflight = NULL;
         k->appending = 0;
-        pr_flush(k);
+        k->pq_head = pr_send(s, k->pq_head, k, 0);
+        if (k->pq_head == NULL)
+            k->pq_tail = NULL;
+    } else if (orphans != NULL) {
+        pr_send(s, orphans, NULL, 1);
     }
 }
 
-/* Send one APPEND with the queued requests of k (as many as fit). */
+/* Release the hold of a connection-less request that will not be sent. */
 static void
-pr_flush(kf_conn *k)
+pr_unhold(kf_req *r, int held)
 {
-    if (k->appending || k->pq_head == NULL)
-        return;
-    kf_server *s = k->srv;
-    int n = 0, ntot = 0;
-    for (kf_req *r = k->pq_head; r; r = r->pq_next)
-        ntot++;
-    pr_multi *mu = calloc(1, sizeof(*mu));
+    if (held)
+        kf__ipc_back(r);
+}
+
+/*
+ * Send one APPEND with the requests of the list at head (linked by
+ * pq_next), as many as fit, in order; return the rest.  k is their
+ * connection (it then has this APPEND in flight), or NULL for orphans,
+ * which already hold an ipc_pending (held) and whose remainder is chained
+ * behind this APPEND.
+ */
+static kf_req *
+pr_send(kf_server *s, kf_req *head, kf_conn *k, int held)
+{
+    if (head == NULL || (k != NULL && k->appending))
+        return head;
+    int ntot = 0;
     int32_t nent = 0;
-    for (kf_req *r = k->pq_head; r; r = r->pq_next)
+    for (kf_req *r = head; r; r = r->pq_next) {
+        ntot++;
         nent += ((pr_state *)r->hs)->nparts;
+    }
+    pr_multi *mu = calloc(1, sizeof(*mu));
     ipc_append_entry *e = calloc(nent ? (size_t)nent : 1, sizeof(*e));
     if (mu != NULL) {
         mu->reqs = calloc((size_t)ntot, sizeof(*mu->reqs));
@@ -437,30 +463,41 @@ pr_flush(kf_conn *k)
         }
         free(mu);
         free(e);
-        fe_conn_close(k->fe, -ENOMEM, 0);
-        return;
+        if (k != NULL) {
+            fe_conn_close(k->fe, -ENOMEM, 0);
+            return head;
+        }
+        for (kf_req *r = head, *nx; r; r = nx) {
+            nx = r->pq_next;
+            r->in_pq = 0;
+            pr_unhold(r, held);
+        }
+        return NULL;
     }
     uint64_t bytes = 0;
     int32_t used = 0;
-    while (k->pq_head != NULL) {
-        kf_req *r = k->pq_head;
+    int n = 0;
+    while (head != NULL) {
+        kf_req *r = head;
         uint64_t add = 0;
         pr_state *st = r->hs;
         int32_t c = pr_entries(r, e + used, &add);
         /* A request that alone is too large fails by itself; others wait
          * for the next APPEND rather than make this one too large. */
         if (c > 0 && add > APPEND_MAX) {
-            k->pq_head = r->pq_next;
+            head = r->pq_next;
             r->in_pq = 0;
             pr_fail_sent(r, KF_ERR_MESSAGE_TOO_LARGE);
+            pr_unhold(r, held);
             continue;
         }
         if (c > 0 && n > 0 && bytes + add > APPEND_MAX)
             break;
-        k->pq_head = r->pq_next;
+        head = r->pq_next;
         r->in_pq = 0;
         if (c == 0) {
             pr_respond(r);
+            pr_unhold(r, held);
             continue;
         }
         bytes += add;
@@ -469,17 +506,16 @@ pr_flush(kf_conn *k)
         mu->nsent[n] = st->nsent;
         n++;
     }
-    if (k->pq_head == NULL)
-        k->pq_tail = NULL;
     if (n == 0) {
         free(e);
         free(mu->reqs);
         free(mu->nsent);
         free(mu);
-        return;
+        return head;
     }
     mu->n = n;
     mu->conn = k;
+    mu->srv = s;
     sl_buf b = {0};
     int rc = ipc_append_req_encode(&b, 0, e, (size_t)used);
     if (rc == 0)
@@ -488,28 +524,71 @@ pr_flush(kf_conn *k)
     free(e);
     if (rc != 0) {
         s->st.ipc_errors++;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             pr_fail_sent(mu->reqs[i], KF_ERR_NOT_LEADER_OR_FOLLOWER);
+            pr_unhold(mu->reqs[i], held);
+        }
         free(mu->reqs);
         free(mu->nsent);
         free(mu);
-        return;
+        if (k == NULL)
+            for (kf_req *r = head, *nx; r; r = nx) {
+                nx = r->pq_next;
+                r->in_pq = 0;
+                pr_unhold(r, held);
+            }
+        return k == NULL ? NULL : head;
     }
-    for (int i = 0; i < n; i++)
-        mu->reqs[i]->ipc_pending++;
-    k->appending = 1;
-    k->inflight = mu;
+    /* Each sent request owes one IPC callback; orphans already hold it. */
+    if (!held)
+        for (int i = 0; i < n; i++)
+            mu->reqs[i]->ipc_pending++;
+    if (k != NULL) {
+        k->appending = 1;
+        k->inflight = mu;
+    } else {
+        mu->orphans = head; /* the rest follow this one */
+        head = NULL;
+    }
+    return head;
+}
+
+static void
+pr_flush(kf_conn *k)
+{
+    k->pq_head = pr_send(k->srv, k->pq_head, k, 0);
+    if (k->pq_head == NULL)
+        k->pq_tail = NULL;
+}
+
+kf_req *
+kf__produce_conn_gone(kf_conn *k)
+{
+    kf_req *q = k->pq_head;
+    k->pq_head = k->pq_tail = NULL;
+    /* Queued requests outlive the connection: hold each (so the close
+     * does not free it) and append them after the APPEND in flight, or,
+     * when there is none, once the close has detached them
+     * (kf__produce_orphans). */
+    for (kf_req *r = q; r; r = r->pq_next)
+        r->ipc_pending++;
+    pr_multi *mu = k->inflight;
+    k->inflight = NULL;
+    if (mu == NULL)
+        return q;
+    mu->conn = NULL;
+    kf_req **tail = &mu->orphans;
+    while (*tail)
+        tail = &(*tail)->pq_next;
+    *tail = q;
+    return NULL;
 }
 
 void
-kf__produce_conn_gone(kf_conn *k)
+kf__produce_orphans(kf_server *s, kf_req *list)
 {
-    for (kf_req *r = k->pq_head; r; r = r->pq_next)
-        r->in_pq = 0;
-    k->pq_head = k->pq_tail = NULL;
-    if (k->inflight)
-        k->inflight->conn = NULL;
-    k->inflight = NULL;
+    if (list != NULL)
+        pr_send(s, list, NULL, 1);
 }
 
 void

@@ -352,3 +352,34 @@ sl_conf_apply_kv(const sl_conf_key *tab, size_t n, void *obj, const char *kv,
     }
     return sl_conf_set(k, obj, value, err, errlen);
 }
+
+int
+sl_conf_apply_env(const sl_conf_key *tab, size_t n, const char *env_prefix,
+                  const char *key_prefix, sl_conf_setter set, void *arg,
+                  char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        char name[256];
+        int len = snprintf(name, sizeof(name), "%s%s", env_prefix, tab[i].name);
+        if (len < 0 || (size_t)len >= sizeof(name))
+            continue;
+        for (char *p = name + strlen(env_prefix); *p; p++) {
+            if (*p >= 'a' && *p <= 'z')
+                *p = (char)(*p - 'a' + 'A');
+            else if (*p == '.' || *p == '-')
+                *p = '_';
+        }
+        const char *v = getenv(name);
+        if (v == NULL)
+            continue;
+        char kv[SL_CONF_STR_MAX + 320];
+        snprintf(kv, sizeof(kv), "%s%s=%s", key_prefix, tab[i].name, v);
+        char why[512] = "";
+        int rc = set(arg, kv, why, sizeof(why));
+        if (rc != 0) {
+            snprintf(err, errlen, "environment %s: %s", name, why);
+            return rc;
+        }
+    }
+    return 0;
+}

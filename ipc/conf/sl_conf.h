@@ -94,4 +94,16 @@ int sl_conf_load_file_with(const char *path, sl_conf_setter set, void *arg,
 int sl_conf_apply_kv(const sl_conf_key *tab, size_t n, void *obj,
                      const char *kv, char *err, size_t errlen);
 
+/*
+ * Environment overrides, applied between the config file and the command
+ * line: for each key of tab, the variable env_prefix + key with letters
+ * upper-cased and '.' / '-' written '_' (env_prefix "SLUICE_SEGSTORE_",
+ * key "ipc.contexts": SLUICE_SEGSTORE_IPC_CONTEXTS).  A variable that is
+ * set goes through set as "<key_prefix><key>=<value>"; the first error is
+ * returned with err naming the variable.
+ */
+int sl_conf_apply_env(const sl_conf_key *tab, size_t n, const char *env_prefix,
+                      const char *key_prefix, sl_conf_setter set, void *arg,
+                      char *err, size_t errlen);
+
 #endif /* SL_CONF_H */

@@ -38,6 +38,13 @@ usage(FILE *out)
             "  --help, --version\n");
 }
 
+/* sl_conf_setter over ss_config_set (environment overrides). */
+static int
+env_set(void *arg, const char *kv, char *err, size_t errlen)
+{
+    return ss_config_set(arg, kv, err, errlen);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -64,6 +71,16 @@ main(int argc, char **argv)
             fprintf(stderr, "sluice-segstore: %s\n", err);
             return 2;
         }
+    }
+    /* Then the environment (SLUICE_..._<KEY>), then the flags. */
+    if (sl_conf_apply_env(ss_config_keys, ss_config_keys_len,
+                          "SLUICE_SEGSTORE_", "", env_set, &cfg, err,
+                          sizeof(err)) != 0 ||
+        sl_conf_apply_env(ss_topic_conf, ss_topic_conf_len,
+                          "SLUICE_SEGSTORE_TOPIC_", "topic.", env_set, &cfg,
+                          err, sizeof(err)) != 0) {
+        fprintf(stderr, "sluice-segstore: %s\n", err);
+        return 2;
     }
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

@@ -68,6 +68,13 @@ on_signal(uv_signal_t *h, int signum)
     kf_server_stop(&g_srv, on_stopped, h->loop);
 }
 
+/* sl_conf_setter over kf_config_set (environment overrides). */
+static int
+env_set(void *arg, const char *kv, char *err, size_t errlen)
+{
+    return kf_config_set(arg, kv, err, errlen);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -92,6 +99,12 @@ main(int argc, char **argv)
             fprintf(stderr, "sluice-kafka: %s\n", err);
             return 2;
         }
+    }
+    /* Then the environment (SLUICE_..._<KEY>), then the flags. */
+    if (sl_conf_apply_env(kf_config_keys, kf_config_keys_len, "SLUICE_KAFKA_",
+                          "", env_set, &g_cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sluice-kafka: %s\n", err);
+        return 2;
     }
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

@@ -92,6 +92,13 @@ on_sighup(uv_signal_t *h, int signum)
     mq_server_reload(&g_srv);
 }
 
+/* sl_conf_setter over mq_config_set (environment overrides). */
+static int
+env_set(void *arg, const char *kv, char *err, size_t errlen)
+{
+    return mq_config_set(arg, kv, err, errlen);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -117,6 +124,12 @@ main(int argc, char **argv)
             fprintf(stderr, "sluice-mqtt: %s\n", err);
             return 2;
         }
+    }
+    /* Then the environment (SLUICE_..._<KEY>), then the flags. */
+    if (sl_conf_apply_env(mq_config_keys, mq_config_keys_len, "SLUICE_MQTT_",
+                          "", env_set, &g_cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sluice-mqtt: %s\n", err);
+        return 2;
     }
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

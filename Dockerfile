@@ -25,11 +25,11 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 FROM debian:12-slim
 # The libraries the binaries are linked against (readelf -d NEEDED):
 # libuv, nng, libaio, xxhash, ISA-L, libsodium, OpenSSL (libcrypto),
-# libcurl (S3 tier) and librdkafka (sluice-bench's Kafka scenario).
+# libcurl (S3 tier), librdkafka and libmosquitto (sluice-bench).
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libuv1 libnng1 libaio1 libxxhash0 libisal2 libsodium23 libssl3 \
-        libcurl4 librdkafka1 ca-certificates \
+        libcurl4 librdkafka1 libmosquitto1 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 # A fixed uid/gid, so that every container sharing the IPC socket volume
 # is the same user (segstore's socket is 0600 by default) and volumes

@@ -18,6 +18,8 @@
 
 #include "sl_base.h"
 
+#include <stdio.h>
+
 #define SL_CONF_MAX_LINE 4096
 
 /*
@@ -105,5 +107,43 @@ int sl_conf_apply_kv(const sl_conf_key *tab, size_t n, void *obj,
 int sl_conf_apply_env(const sl_conf_key *tab, size_t n, const char *env_prefix,
                       const char *key_prefix, sl_conf_setter set, void *arg,
                       char *err, size_t errlen);
+
+/* ---- the daemons' command line (sl_conf_cli.c) ------------------------ */
+
+/* A shorthand flag: --<name> VALUE sets <key>. */
+typedef struct sl_conf_flag {
+    const char *name;
+    const char *key;
+} sl_conf_flag;
+
+/* One table's environment overrides (see sl_conf_apply_env). */
+typedef struct sl_conf_env {
+    const sl_conf_key *tab; /* NULL: unused */
+    size_t ntab;
+    const char *env_prefix;
+    const char *key_prefix;
+} sl_conf_env;
+
+typedef struct sl_conf_cli {
+    const char *prog;          /* "sluice-kafka", for messages */
+    const char *version;       /* printed by --version */
+    const sl_conf_flag *flags; /* shorthands, ending with {NULL, NULL} */
+    sl_conf_setter set;        /* applies "key=value" to the config */
+    void *arg;                 /* for set */
+    sl_conf_env env[2];        /* environment, in this order */
+    void (*usage)(FILE *out);  /* --help, and usage errors */
+    void (*config_doc)(FILE *out);
+    const char **config_path; /* out: the --config FILE, when given */
+} sl_conf_cli;
+
+/*
+ * Apply a daemon's command line to its config: every --config FILE first
+ * (wherever it stands), then the environment, then --set KEY=VALUE and the
+ * shorthands in order — so file < environment < flags.  Returns 0 to go
+ * on; 1 when --help, --version or --config-doc printed what was asked
+ * (exit 0); 2 on an error, already printed as "<prog>: why" (exit 2).
+ * Uses getopt_long: call once per process.
+ */
+int sl_conf_cli_parse(const sl_conf_cli *cli, int argc, char **argv);
 
 #endif /* SL_CONF_H */

@@ -38,9 +38,9 @@ usage(FILE *out)
             "  --help, --version\n");
 }
 
-/* sl_conf_setter over ss_config_set (environment overrides). */
+/* sl_conf_setter over ss_config_set (topic.* keys go to the defaults). */
 static int
-env_set(void *arg, const char *kv, char *err, size_t errlen)
+config_set(void *arg, const char *kv, char *err, size_t errlen)
 {
     return ss_config_set(arg, kv, err, errlen);
 }
@@ -48,93 +48,29 @@ env_set(void *arg, const char *kv, char *err, size_t errlen)
 int
 main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"ipc", required_argument, NULL, 'i'},
-        {"events", required_argument, NULL, 'e'},
-        {"config", required_argument, NULL, 'c'},
-        {"set", required_argument, NULL, 's'},
-        {"fsync", required_argument, NULL, 'f'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"config-doc", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+    static const sl_conf_flag flags[] = {
+        {"data", "data"},           {"ipc", "ipc.url"},
+        {"events", "events.url"},   {"fsync", "fsync"},
+        {"log-level", "log.level"}, {NULL, NULL},
     };
     static ss_config cfg;
     ss_config_defaults(&cfg);
+    sl_conf_cli cli = {
+        .prog = "sluice-segstore",
+        .version = SLUICE_VERSION,
+        .flags = flags,
+        .set = config_set,
+        .arg = &cfg,
+        .env = {{ss_config_keys, ss_config_keys_len, "SLUICE_SEGSTORE_", ""},
+                {ss_topic_conf, ss_topic_conf_len, "SLUICE_SEGSTORE_TOPIC_",
+                 "topic."}},
+        .usage = usage,
+        .config_doc = ss_config_doc,
+    };
+    int rc = sl_conf_cli_parse(&cli, argc, argv);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
     char err[1024];
-    /* The config file first, whatever its position, so flags override it. */
-    for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 &&
-            ss_config_load(&cfg, argv[i + 1], err, sizeof(err)) != 0) {
-            fprintf(stderr, "sluice-segstore: %s\n", err);
-            return 2;
-        }
-    }
-    /* Then the environment (SLUICE_..._<KEY>), then the flags. */
-    if (sl_conf_apply_env(ss_config_keys, ss_config_keys_len,
-                          "SLUICE_SEGSTORE_", "", env_set, &cfg, err,
-                          sizeof(err)) != 0 ||
-        sl_conf_apply_env(ss_topic_conf, ss_topic_conf_len,
-                          "SLUICE_SEGSTORE_TOPIC_", "topic.", env_set, &cfg,
-                          err, sizeof(err)) != 0) {
-        fprintf(stderr, "sluice-segstore: %s\n", err);
-        return 2;
-    }
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *key = NULL;
-        char kv[SL_CONF_STR_MAX + 64];
-        switch (c) {
-        case 'd':
-            key = "data";
-            break;
-        case 'i':
-            key = "ipc.url";
-            break;
-        case 'e':
-            key = "events.url";
-            break;
-        case 'f':
-            key = "fsync";
-            break;
-        case 'l':
-            key = "log.level";
-            break;
-        case 'c':
-            continue; /* loaded above */
-        case 's':
-            if (ss_config_set(&cfg, optarg, err, sizeof(err)) != 0) {
-                fprintf(stderr, "sluice-segstore: --set %s\n", err);
-                return 2;
-            }
-            continue;
-        case 'D':
-            ss_config_doc(stdout);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("sluice-segstore %s\n", SLUICE_VERSION);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-        snprintf(kv, sizeof(kv), "%s=%s", key, optarg);
-        if (ss_config_set(&cfg, kv, err, sizeof(err)) != 0) {
-            fprintf(stderr, "sluice-segstore: %s\n", err);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "sluice-segstore: unexpected argument '%s'\n",
-                argv[optind]);
-        usage(stderr);
-        return 2;
-    }
     if (ss_config_finish(&cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "sluice-segstore: %s\n", err);
         return 2;

@@ -99,18 +99,6 @@ ss_config_set(ss_config *c, const char *kv, char *err, size_t errlen)
                             errlen);
 }
 
-static int
-config_set(void *arg, const char *kv, char *err, size_t errlen)
-{
-    return ss_config_set(arg, kv, err, errlen);
-}
-
-int
-ss_config_load(ss_config *c, const char *path, char *err, size_t errlen)
-{
-    return sl_conf_load_file_with(path, config_set, c, err, errlen);
-}
-
 int
 ss_config_finish(ss_config *c, char *err, size_t errlen)
 {

@@ -47,7 +47,6 @@ extern const size_t ss_config_keys_len;
 void ss_config_defaults(ss_config *c);
 /* Apply "key=value" (topic.* keys go to the topic defaults). */
 int ss_config_set(ss_config *c, const char *kv, char *err, size_t errlen);
-int ss_config_load(ss_config *c, const char *path, char *err, size_t errlen);
 /* Validate and derive (fsync policy, events URLs).  0 or SL_E_INVAL. */
 int ss_config_finish(ss_config *c, char *err, size_t errlen);
 /* Write every key with its default and doc as Markdown (docs). */

@@ -90,14 +90,6 @@ kf_config_set(kf_config *c, const char *kv, char *err, size_t errlen)
                             errlen);
 }
 
-int
-kf_config_load(kf_config *c, const char *path, char *err, size_t errlen)
-{
-    /* kf_config has a single table, so the generic loader serves as is. */
-    return sl_conf_load_file(kf_config_keys, kf_config_keys_len, c, path, err,
-                             errlen);
-}
-
 /* Split HOST:PORT or [V6]:PORT; the host keeps no brackets. */
 static int
 split_hostport(const char *hp, char *host, size_t hostlen, int *port)

@@ -57,7 +57,6 @@ extern const size_t kf_config_keys_len;
 
 void kf_config_defaults(kf_config *c);
 int kf_config_set(kf_config *c, const char *kv, char *err, size_t errlen);
-int kf_config_load(kf_config *c, const char *path, char *err, size_t errlen);
 /* Validate and derive (advertised host and port).  0 or SL_E_INVAL. */
 int kf_config_finish(kf_config *c, char *err, size_t errlen);
 /* Every key with its default and doc as a Markdown table. */

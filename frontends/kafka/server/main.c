@@ -68,9 +68,9 @@ on_signal(uv_signal_t *h, int signum)
     kf_server_stop(&g_srv, on_stopped, h->loop);
 }
 
-/* sl_conf_setter over kf_config_set (environment overrides). */
+/* sl_conf_setter over kf_config_set. */
 static int
-env_set(void *arg, const char *kv, char *err, size_t errlen)
+config_set(void *arg, const char *kv, char *err, size_t errlen)
 {
     return kf_config_set(arg, kv, err, errlen);
 }
@@ -78,84 +78,28 @@ env_set(void *arg, const char *kv, char *err, size_t errlen)
 int
 main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"segstore", required_argument, NULL, 's'},
-        {"listen", required_argument, NULL, 'L'},
-        {"advertise", required_argument, NULL, 'a'},
-        {"config", required_argument, NULL, 'c'},
-        {"set", required_argument, NULL, 'S'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"config-doc", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+    static const sl_conf_flag flags[] = {
+        {"segstore", "segstore"},
+        {"listen", "listen"},
+        {"advertise", "advertise"},
+        {"log-level", "log.level"},
+        {NULL, NULL},
     };
-    char err[1024];
     kf_config_defaults(&g_cfg);
-    /* The config file first, whatever its position, so flags override it. */
-    for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 &&
-            kf_config_load(&g_cfg, argv[i + 1], err, sizeof(err)) != 0) {
-            fprintf(stderr, "sluice-kafka: %s\n", err);
-            return 2;
-        }
-    }
-    /* Then the environment (SLUICE_..._<KEY>), then the flags. */
-    if (sl_conf_apply_env(kf_config_keys, kf_config_keys_len, "SLUICE_KAFKA_",
-                          "", env_set, &g_cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "sluice-kafka: %s\n", err);
-        return 2;
-    }
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *key = NULL;
-        char kv[SL_CONF_STR_MAX + 64];
-        switch (c) {
-        case 's':
-            key = "segstore";
-            break;
-        case 'L':
-            key = "listen";
-            break;
-        case 'a':
-            key = "advertise";
-            break;
-        case 'l':
-            key = "log.level";
-            break;
-        case 'c':
-            continue; /* loaded above */
-        case 'S':
-            if (kf_config_set(&g_cfg, optarg, err, sizeof(err)) != 0) {
-                fprintf(stderr, "sluice-kafka: --set %s\n", err);
-                return 2;
-            }
-            continue;
-        case 'D':
-            kf_config_doc(stdout);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("sluice-kafka %s\n", SLUICE_VERSION);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-        snprintf(kv, sizeof(kv), "%s=%s", key, optarg);
-        if (kf_config_set(&g_cfg, kv, err, sizeof(err)) != 0) {
-            fprintf(stderr, "sluice-kafka: %s\n", err);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "sluice-kafka: unexpected argument '%s'\n",
-                argv[optind]);
-        usage(stderr);
-        return 2;
-    }
+    sl_conf_cli cli = {
+        .prog = "sluice-kafka",
+        .version = SLUICE_VERSION,
+        .flags = flags,
+        .set = config_set,
+        .arg = &g_cfg,
+        .env = {{kf_config_keys, kf_config_keys_len, "SLUICE_KAFKA_", ""}},
+        .usage = usage,
+        .config_doc = kf_config_doc,
+    };
+    int rc = sl_conf_cli_parse(&cli, argc, argv);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    char err[1024];
     if (kf_config_finish(&g_cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "sluice-kafka: %s\n", err);
         return 2;

@@ -275,6 +275,22 @@ offset_key_split(sl_slice rest, sl_slice *topic, int32_t *partition)
     return 0;
 }
 
+/* Split a whole offset key "__o\0<group>\0<topic>\0<partition>". */
+static int
+offset_key_parse(sl_slice key, sl_slice *group, sl_slice *topic,
+                 int32_t *partition)
+{
+    if (key.n < 5)
+        return SL_E_CORRUPT;
+    sl_slice rest = sl_slice_make(key.p + 4, key.n - 4);
+    const uint8_t *nul = memchr(rest.p, 0, rest.n);
+    if (nul == NULL)
+        return SL_E_CORRUPT;
+    *group = sl_slice_make(rest.p, (size_t)(nul - rest.p));
+    return offset_key_split(sl_slice_make(nul + 1, rest.n - group->n - 1),
+                            topic, partition);
+}
+
 static int
 offset_value_decode(sl_slice v, int64_t *offset, int32_t *epoch,
                     sl_slice *metadata)
@@ -529,15 +545,12 @@ static int
 offgroups_cb(void *arg, sl_slice key, int64_t version, sl_slice value)
 {
     offgroups *o = arg;
+    sl_slice g, topic;
+    int32_t part;
     (void)version;
     (void)value;
-    if (key.n < 5)
+    if (offset_key_parse(key, &g, &topic, &part) != 0)
         return 0;
-    sl_slice rest = sl_slice_make(key.p + 4, key.n - 4);
-    const uint8_t *nul = memchr(rest.p, 0, rest.n);
-    if (nul == NULL)
-        return 0;
-    sl_slice g = sl_slice_make(rest.p, (size_t)(nul - rest.p));
     if (o->last.p && o->last.n == g.n && memcmp(o->last.p, g.p, g.n) == 0)
         return 0;
     o->last = g;
@@ -838,22 +851,11 @@ static int
 lag_cb(void *arg, sl_slice key, int64_t version, sl_slice value)
 {
     lag_acc *a = arg;
-    (void)version;
-    /* "__o\0<group>\0<topic>\0<partition>" */
-    if (key.n < 5)
-        return 0;
-    sl_slice rest = sl_slice_make(key.p + 4, key.n - 4);
-    const uint8_t *nul = memchr(rest.p, 0, rest.n);
-    if (nul == NULL)
-        return 0;
-    sl_slice group = sl_slice_make(rest.p, (size_t)(nul - rest.p));
-    sl_slice topic;
-    int32_t part;
+    sl_slice group, topic, meta;
+    int32_t part, epoch;
     int64_t off;
-    int32_t epoch;
-    sl_slice meta;
-    if (offset_key_split(sl_slice_make(nul + 1, rest.n - group.n - 1), &topic,
-                         &part) != 0 ||
+    (void)version;
+    if (offset_key_parse(key, &group, &topic, &part) != 0 ||
         offset_value_decode(value, &off, &epoch, &meta) != 0)
         return 0;
     ss_log *l;

@@ -50,6 +50,9 @@ usage(FILE *out)
         "  group offsets NAME   (committed offsets)\n"
         "  events [--count N] [--seconds S]   (print segstore's events)\n"
         "  tier status TOPIC   (local vs. tiered ranges and bytes)\n"
+        "  mqtt passwd [-c] FILE USER [--password P | --delete]\n"
+        "      (an MQTT password file; no segstore needed; the password is\n"
+        "      read from stdin without --password; -c creates FILE)\n"
         "\n"
         "The segstore URL defaults to $SLUICE_SEGSTORE, else\n"
         "ipc://$PWD/data/segstore.sock.\n");

@@ -12,6 +12,7 @@ paho-mqtt imports only there).
 import json
 import os
 import queue
+import select
 import subprocess
 import sys
 import threading
@@ -129,16 +130,53 @@ class MqttTest(unittest.TestCase):
                 t = "mv/%s" % ver
                 sub = subprocess.Popen(
                     ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port),
-                     "-V", ver, "-q", "2", "-t", t + "/#", "-C", "3", "-v",
-                     "-W", "8"],
-                    stdout=subprocess.PIPE, text=True)
-                time.sleep(0.3)
-                for qos in (0, 1, 2):
-                    pubcmd(self.port, "-V", ver, "-q", str(qos), "-t",
-                           "%s/q%d" % (t, qos), "-m", "m%d" % qos)
-                out, _ = sub.communicate(timeout=10)
-                self.assertEqual(sorted(out.split("\n")[:3]),
+                     "-V", ver, "-q", "2", "-t", t + "/#", "-v", "-W", "15"],
+                    stdout=subprocess.PIPE)
+                try:
+                    got = self.mosquitto_collect(sub, ver, t)
+                finally:
+                    sub.kill()
+                    sub.wait()
+                self.assertEqual(sorted(got),
                                  ["%s/q%d m%d" % (t, q, q) for q in (0, 1, 2)])
+
+    def mosquitto_collect(self, sub, ver, t):
+        """Publish probes until the subscriber shows its subscription is
+        active (a fixed sleep loses the QoS 0 message on a loaded machine,
+        as MQTT allows), then one message per QoS; return those lines."""
+        fd = sub.stdout.fileno()
+        buf = [b""]
+
+        def lines(wait):
+            # Raw reads: a buffered reader would hide lines from select().
+            out = []
+            if select.select([fd], [], [], wait)[0]:
+                chunk = os.read(fd, 65536)
+                if chunk == b"":
+                    return None
+                buf[0] += chunk
+                *done, buf[0] = buf[0].split(b"\n")
+                out = [ln.decode() for ln in done]
+            return out
+
+        deadline = time.time() + 10
+        ready = False
+        while not ready and time.time() < deadline:
+            pubcmd(self.port, "-V", ver, "-q", "0", "-t", t + "/ready",
+                   "-m", "r")
+            got = lines(0.3)
+            ready = bool(got) and any(x.startswith(t + "/ready") for x in got)
+        self.assertTrue(ready, "mosquitto_sub never subscribed")
+        for qos in (0, 1, 2):
+            pubcmd(self.port, "-V", ver, "-q", str(qos), "-t",
+                   "%s/q%d" % (t, qos), "-m", "m%d" % qos)
+        got = []
+        while len(got) < 3 and time.time() < deadline + 5:
+            new = lines(0.5)
+            if new is None:
+                break
+            got += [x for x in new if not x.startswith(t + "/ready")]
+        return got
 
     def test_wildcards_and_dollar(self):
         s = Paho(self.port)

@@ -103,6 +103,19 @@ class SegstoreTest(unittest.TestCase):
         self.procs.append(s)
         return s.start()
 
+    def segstore_tcp(self, make_kw):
+        """Start segstore on a free tcp port (make_kw(port) gives the
+        arguments); pick another port when a parallel test took it between
+        free_port() and the bind, or took port+1 (the derived events
+        port)."""
+        for attempt in range(5):
+            port = free_port()
+            try:
+                return self.segstore(**make_kw(port)), port
+            except AssertionError as e:
+                if "Address in use" not in str(e) or attempt == 4:
+                    raise
+
     def produce(self, s, topic, part, lines, batch=10):
         s.ctl("produce", topic, str(part), "--batch", str(batch),
               stdin="".join("%s\n" % l for l in lines))
@@ -218,8 +231,8 @@ class SegstoreTest(unittest.TestCase):
                          ["x%d" % i for i in range(500)])
 
     def test_tcp_transport_inline(self):
-        port = free_port()
-        s = self.segstore(url="tcp://127.0.0.1:%d" % port)
+        s, port = self.segstore_tcp(
+            lambda p: {"url": "tcp://127.0.0.1:%d" % p})
         s.ctl("topic", "create", "t", "--partitions", "1")
         self.produce(s, "t", 0, ["over tcp %d" % i for i in range(50)])
         # A tcp client cannot prove it shares the machine unless it can
@@ -248,10 +261,10 @@ class SegstoreTest(unittest.TestCase):
         return p
 
     def test_events(self):
-        port = free_port()
-        tcp = "tcp://127.0.0.1:%d" % port
         ipc = "ipc://%s/seg.sock" % self.root
-        s = self.segstore(url=ipc, listen=ipc + "," + tcp)
+        s, port = self.segstore_tcp(lambda p: {
+            "url": ipc, "listen": ipc + ",tcp://127.0.0.1:%d" % p})
+        tcp = "tcp://127.0.0.1:%d" % port
         for url in (ipc, tcp):
             w = self.watch_events(url, 4)
             s.url = url

@@ -4,11 +4,10 @@
  * The input is tried as a whole message (ipc_hdr_decode, then its body) and
  * also as a bare body, against every body decoder, request and reply forms
  * alike (the coordination ops of sections 4.9 to 4.15 included, with
- * GROUP_DESCRIBE's nested member arrays), and as an event
- * (ipc_event_decode).  For each decoder that accepts
- * it, every element is walked with *_next (which must yield exactly the
- * announced count), the values are encoded again with the matching encoder
- * and decoded again, and:
+ * GROUP_DESCRIBE's nested member arrays, and TIER_STATUS of 4.23), and as an
+ * event (ipc_event_decode).  For each decoder that accepts it, every element is
+ * walked with *_next (which must yield exactly the announced count), the values
+ * are encoded again with the matching encoder and decoded again, and:
  *
  *   - the re-encoded body must be byte-for-byte the body that was decoded
  *     (the encoding is canonical: one byte string per value; the one
@@ -1023,6 +1022,64 @@ fz_add_partitions_req(sl_slice body, sl_buf *b)
 }
 
 static void
+fz_tier_status_req(sl_slice body, sl_buf *b)
+{
+    sl_slice name, name2;
+
+    if (ipc_tier_status_req_decode(body, &name) != 0)
+        return;
+    check(ipc_tier_status_req_encode(b, name) == 0, "tier status req encodes");
+    check(same(enc_body(b, IPC_OP_TIER_STATUS), body),
+          "tier status req canonical");
+    check(ipc_tier_status_req_decode(enc_body(b, IPC_OP_TIER_STATUS), &name2) ==
+                  0 &&
+              same(name, name2),
+          "tier status req round trip");
+}
+
+static int
+tier_part_eq(const ipc_tier_part *a, const ipc_tier_part *b)
+{
+    return a->partition == b->partition && a->local_start == b->local_start &&
+           a->local_end == b->local_end && a->local_bytes == b->local_bytes &&
+           a->remote_start == b->remote_start &&
+           a->remote_end == b->remote_end &&
+           a->remote_bytes == b->remote_bytes &&
+           a->remote_segments == b->remote_segments &&
+           a->pending_offload == b->pending_offload &&
+           a->failures == b->failures && same(a->last_error, b->last_error);
+}
+
+static void
+fz_tier_status_rep(sl_slice body, sl_buf *b)
+{
+    ipc_tier_status_rep m, m2;
+    ipc_tier_part p;
+    size_t n = 0;
+
+    if (ipc_tier_status_rep_decode(body, &m) != 0)
+        return;
+    ipc_tier_part *v = alloc_n(m.count, sizeof(*v));
+    while (ipc_tier_status_rep_next(&m, &p)) {
+        check(n < m.count, "tier status rep count");
+        v[n++] = p;
+    }
+    check(n == m.count, "tier status rep count");
+    check(ipc_tier_status_rep_encode(b, v, n) == 0, "tier status rep encodes");
+    check(same(enc_body(b, IPC_OP_TIER_STATUS), body),
+          "tier status rep canonical");
+    check(ipc_tier_status_rep_decode(enc_body(b, IPC_OP_TIER_STATUS), &m2) ==
+                  0 &&
+              m2.count == m.count,
+          "tier status rep round trip");
+    for (size_t i = 0; i < n; i++)
+        check(ipc_tier_status_rep_next(&m2, &p) == 1 && tier_part_eq(&p, &v[i]),
+              "tier status rep entry");
+    check(ipc_tier_status_rep_next(&m2, &p) == 0, "tier status rep end");
+    free(v);
+}
+
+static void
 fz_err(sl_slice body, sl_buf *b)
 {
     sl_slice text, text2;
@@ -1118,6 +1175,8 @@ fz_body(sl_slice body, sl_buf *b)
     fz_offset_fetch_req(body, b);
     fz_offset_fetch_rep(body, b);
     fz_add_partitions_req(body, b);
+    fz_tier_status_req(body, b);
+    fz_tier_status_rep(body, b);
     fz_err(body, b);
     fz_empty(body);
 }

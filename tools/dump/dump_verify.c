@@ -790,3 +790,122 @@ dump_id_check(sl_slice file, const dump_report *rep)
     }
     return 0;
 }
+
+/* ---- tier manifests ------------------------------------------------------
+ * magic "SLTM", u16 version 1, u16 flags, u64 generation, u32 count,
+ * u32 reserved, count entries, u64 XXH3-64 of every byte before it.  Entry:
+ * i64 base, i64 next, i64 min_ts, i64 max_ts, u64 size, 16 bytes XXH3-128,
+ * then three keys (u16 length 1..511, bytes without NUL).
+ */
+
+#define MF_HEADER    24
+#define MF_ENT_FIXED 56
+#define MF_KEY_MAX   511
+
+int
+dump_manifest_init(dump_manifest *m, sl_slice file, const dump_report *rep)
+{
+    const uint8_t *p = file.p;
+    size_t n = file.n;
+
+    memset(m, 0, sizeof(*m));
+    m->file = file;
+    m->done = 1;
+    if (n < MF_HEADER + 8 || memcmp(p, "SLTM", 4) != 0) {
+        report(rep, DUMP_SEV_CORRUPT, 0, "tier manifest: bad magic or size");
+        m->corrupt++;
+        return -1;
+    }
+    if (sl_get_u64be(p + n - 8) != sl_xxh3(p, n - 8)) {
+        report(rep, DUMP_SEV_CORRUPT, (int64_t)(n - 8),
+               "tier manifest: digest mismatch");
+        m->corrupt++;
+        return -1;
+    }
+    if (sl_get_u16be(p + 4) != 1) {
+        report(rep, DUMP_SEV_CORRUPT, 4, "tier manifest: version %u",
+               sl_get_u16be(p + 4));
+        m->corrupt++;
+        return -1;
+    }
+    m->generation = sl_get_u64be(p + 8);
+    m->count = sl_get_u32be(p + 16);
+    m->off = MF_HEADER;
+    m->end = n - 8;
+    m->done = 0;
+    return 0;
+}
+
+/* A length-prefixed key at m->off. */
+static int
+manifest_key(dump_manifest *m, sl_slice *k)
+{
+    const uint8_t *p = m->file.p;
+    size_t kn;
+
+    if (m->end - m->off < 2)
+        return -1;
+    kn = sl_get_u16be(p + m->off);
+    if (kn == 0 || kn > MF_KEY_MAX || m->end - m->off - 2 < kn ||
+        memchr(p + m->off + 2, 0, kn) != NULL)
+        return -1;
+    *k = sl_slice_make(p + m->off + 2, kn);
+    m->off += 2 + kn;
+    return 0;
+}
+
+int
+dump_manifest_next(dump_manifest *m, dump_manifest_ent *e,
+                   const dump_report *rep)
+{
+    const uint8_t *p = m->file.p;
+
+    if (m->done)
+        return 0;
+    if (m->i == m->count) {
+        m->done = 1;
+        if (m->off != m->end) {
+            report(rep, DUMP_SEV_CORRUPT, (int64_t)m->off,
+                   "tier manifest: %zu bytes after the last entry",
+                   m->end - m->off);
+            m->corrupt++;
+        }
+        return 0;
+    }
+    if (m->end - m->off < MF_ENT_FIXED) {
+        report(rep, DUMP_SEV_CORRUPT, (int64_t)m->off,
+               "tier manifest: entry %" PRIu32 " is short", m->i);
+        m->corrupt++;
+        m->done = 1;
+        return 0;
+    }
+    memset(e, 0, sizeof(*e));
+    e->pos = m->off;
+    e->base = (int64_t)sl_get_u64be(p + m->off);
+    e->next = (int64_t)sl_get_u64be(p + m->off + 8);
+    e->min_ts = (int64_t)sl_get_u64be(p + m->off + 16);
+    e->max_ts = (int64_t)sl_get_u64be(p + m->off + 24);
+    e->size = sl_get_u64be(p + m->off + 32);
+    e->digest = p + m->off + 40;
+    m->off += MF_ENT_FIXED;
+    for (int j = 0; j < 3; j++) {
+        if (manifest_key(m, &e->key[j]) != 0) {
+            report(rep, DUMP_SEV_CORRUPT, (int64_t)m->off,
+                   "tier manifest: entry %" PRIu32 " has a bad key", m->i);
+            m->corrupt++;
+            m->done = 1;
+            return 0;
+        }
+    }
+    if (e->base >= e->next || (m->have_prev && e->base != m->prev_next)) {
+        report(rep, DUMP_SEV_CORRUPT, (int64_t)e->pos,
+               "tier manifest: entry %" PRIu32 " [%" PRId64 ",%" PRId64
+               ") is empty or not contiguous",
+               m->i, e->base, e->next);
+        m->corrupt++;
+    }
+    m->have_prev = 1;
+    m->prev_next = e->next;
+    m->i++;
+    return 1;
+}

@@ -1,8 +1,8 @@
 /*
  * dump_verify.h — pure checks of Sluice on-disk data (docs/format.md, format
  * version 1) for sluice-dump: a batch walker over the bytes of one segment,
- * a parser and cross-checker for offset and time index files, and checks of
- * topic.meta and segstore.id.
+ * a parser and cross-checker for offset and time index files, a walker over
+ * tier manifests, and checks of topic.meta and segstore.id.
  *
  * Everything here works on caller-supplied byte slices: no I/O, no
  * allocation, no globals, no logging, so it can be fuzzed directly.  Problems
@@ -192,6 +192,45 @@ dump_index_entry dump_index_get(const dump_index *ix, uint32_t i);
 void dump_index_feed(dump_index *ix, const dump_batch *b,
                      const dump_report *rep);
 void dump_index_finish(dump_index *ix, const dump_seg *s,
+                       const dump_report *rep);
+
+/* ---- tier manifests ---------------------------------------------------- */
+
+/* One entry of a tier manifest (docs/format.md, "Tier"); the views borrow
+ * from the manifest's slice. */
+typedef struct dump_manifest_ent {
+    size_t pos; /* byte position of the entry in the file */
+    int64_t base, next, min_ts, max_ts;
+    uint64_t size;
+    const uint8_t *digest; /* 16 bytes: XXH3-128 of the .log object */
+    sl_slice key[3];       /* keys of the .log, .index, .timeindex objects */
+} dump_manifest_ent;
+
+/* State of a walk over a tier manifest.  `count` and `generation` are valid
+ * once dump_manifest_init() has returned 0; `corrupt` counts the corrupt
+ * problems reported so far. */
+typedef struct dump_manifest {
+    sl_slice file;
+    uint64_t generation;
+    uint32_t count;
+    uint32_t i; /* next entry */
+    size_t off; /* its position */
+    size_t end; /* where the entries end: the trailing digest */
+    int done;
+    int have_prev;
+    int64_t prev_next;
+    uint64_t corrupt;
+} dump_manifest;
+
+/* Check a manifest's size, magic, trailing digest and version: 0 when its
+ * entries can be walked, else the problem is reported and -1 returned. */
+int dump_manifest_init(dump_manifest *m, sl_slice file, const dump_report *rep);
+
+/* The next entry: 1 with *e filled, 0 when the walk has ended (further calls
+ * return 0).  A short entry or a bad key ends the walk; an empty or
+ * non-contiguous range is reported and the walk goes on; bytes after the
+ * last entry are reported at the end. */
+int dump_manifest_next(dump_manifest *m, dump_manifest_ent *e,
                        const dump_report *rep);
 
 /* ---- topic.meta and segstore.id ---------------------------------------- */

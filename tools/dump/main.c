@@ -916,113 +916,56 @@ do_path(const char *path)
 /* ---- tier manifests (docs/format.md, Tier) -------------------------------
  */
 
-/* A length-prefixed key of a manifest entry at *off, checked against n. */
-static int
-manifest_key(const uint8_t *p, size_t n, size_t *off, const char **k,
-             size_t *kn)
-{
-    if (n - *off < 2)
-        return -1;
-    *kn = sl_get_u16be(p + *off);
-    if (*kn == 0 || *kn > 511 || n - *off - 2 < *kn ||
-        memchr(p + *off + 2, 0, *kn) != NULL)
-        return -1;
-    *k = (const char *)p + *off + 2;
-    *off += 2 + *kn;
-    return 0;
-}
-
 /* Print a tier manifest (<topic>/<p>/manifest in the tier, tier.manifest
  * in a partition directory) and check docs/format.md's validity rules for
- * it: corrupt when one is broken. */
+ * it with dump_manifest_*: corrupt when one is broken. */
 static void
 do_manifest(const char *path)
 {
     mapping m;
+    file_rep rep = {path, 0, 0};
+    dump_report r = {on_problem, &rep};
+    dump_manifest mf;
+    dump_manifest_ent e;
     int rc = map_file(path, &m);
     if (rc != 0) {
         map_error(path, rc);
         return;
     }
     g.st.files++;
-    const uint8_t *p = m.p;
-    size_t n = m.n;
-    if (n < 32 || memcmp(p, "SLTM", 4) != 0) {
-        note(path, DUMP_SEV_CORRUPT, 0, "tier manifest: bad magic or size");
+    if (dump_manifest_init(&mf, sl_slice_make(m.p, m.n), &r) != 0)
         goto out;
-    }
-    if (sl_get_u64be(p + n - 8) != sl_xxh3(p, n - 8)) {
-        note(path, DUMP_SEV_CORRUPT, (int64_t)(n - 8),
-             "tier manifest: digest mismatch");
-        goto out;
-    }
-    if (sl_get_u16be(p + 4) != 1) {
-        note(path, DUMP_SEV_CORRUPT, 4, "tier manifest: version %u",
-             sl_get_u16be(p + 4));
-        goto out;
-    }
-    uint64_t gen = sl_get_u64be(p + 8);
-    uint32_t count = sl_get_u32be(p + 16);
     if (g.out.json) {
         printf("{\"type\":\"manifest\",\"path\":");
         dump_out_json_str(stdout, path);
-        printf(",\"generation\":%" PRIu64 ",\"segments\":%" PRIu32 "}\n", gen,
-               count);
+        printf(",\"generation\":%" PRIu64 ",\"segments\":%" PRIu32 "}\n",
+               mf.generation, mf.count);
     } else {
         printf("%s: tier manifest generation=%" PRIu64 " segments=%" PRIu32
                "\n",
-               path, gen, count);
+               path, mf.generation, mf.count);
     }
-    size_t off = 24, end = n - 8;
-    int64_t prev_next = -1;
-    for (uint32_t i = 0; i < count; i++) {
-        if (end - off < 56) {
-            note(path, DUMP_SEV_CORRUPT, (int64_t)off,
-                 "tier manifest: entry %" PRIu32 " is short", i);
-            goto out;
-        }
-        int64_t base = (int64_t)sl_get_u64be(p + off);
-        int64_t next = (int64_t)sl_get_u64be(p + off + 8);
-        int64_t mn = (int64_t)sl_get_u64be(p + off + 16);
-        int64_t mx = (int64_t)sl_get_u64be(p + off + 24);
-        uint64_t size = sl_get_u64be(p + off + 32);
+    while (dump_manifest_next(&mf, &e, &r) == 1) {
         char dg[33];
         for (int k = 0; k < 16; k++)
-            snprintf(dg + 2 * k, 3, "%02x", p[off + 40 + k]);
-        size_t eoff = off;
-        off += 56;
-        const char *k[3];
-        size_t kn[3];
-        for (int j = 0; j < 3; j++) {
-            if (manifest_key(p, end, &off, &k[j], &kn[j]) != 0) {
-                note(path, DUMP_SEV_CORRUPT, (int64_t)off,
-                     "tier manifest: entry %" PRIu32 " has a bad key", i);
-                goto out;
-            }
-        }
-        if (base >= next || (prev_next >= 0 && base != prev_next))
-            note(path, DUMP_SEV_CORRUPT, (int64_t)eoff,
-                 "tier manifest: entry %" PRIu32 " [%" PRId64 ",%" PRId64
-                 ") is empty or not contiguous",
-                 i, base, next);
-        prev_next = next;
+            snprintf(dg + 2 * k, 3, "%02x", e.digest[k]);
         if (g.out.json) {
             printf("{\"type\":\"tier_segment\",\"base\":%" PRId64
                    ",\"next\":%" PRId64 ",\"min_ts\":%" PRId64
                    ",\"max_ts\":%" PRId64 ",\"size\":%" PRIu64
                    ",\"xxh3_128\":\"%s\",\"log\":\"%.*s\"}\n",
-                   base, next, mn, mx, size, dg, (int)kn[0], k[0]);
+                   e.base, e.next, e.min_ts, e.max_ts, e.size, dg,
+                   (int)e.key[0].n, (const char *)e.key[0].p);
         } else {
             printf("  segment base=%" PRId64 " next=%" PRId64 " ts=[%" PRId64
                    ",%" PRId64 "] size=%" PRIu64 " xxh3_128=%s\n"
                    "    %.*s\n    %.*s\n    %.*s\n",
-                   base, next, mn, mx, size, dg, (int)kn[0], k[0], (int)kn[1],
-                   k[1], (int)kn[2], k[2]);
+                   e.base, e.next, e.min_ts, e.max_ts, e.size, dg,
+                   (int)e.key[0].n, (const char *)e.key[0].p, (int)e.key[1].n,
+                   (const char *)e.key[1].p, (int)e.key[2].n,
+                   (const char *)e.key[2].p);
         }
     }
-    if (off != end)
-        note(path, DUMP_SEV_CORRUPT, (int64_t)off,
-             "tier manifest: %zu bytes after the last entry", end - off);
 out:
     unmap_file(&m);
 }

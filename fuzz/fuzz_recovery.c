@@ -7,7 +7,9 @@
  *     index, and give the same end when restarted from any index entry,
  *     which is what recovery from a checkpoint does;
  *  2. as an offset index and a time index file: what decodes must load
- *     and re-encode to the same bytes.
+ *     and re-encode to the same bytes;
+ *  3. as a producer-state snapshot (producer.snapshot): what decodes must
+ *     re-encode to the same bytes.
  * Any violated property aborts.
  */
 #include "sl_batch.h"
@@ -70,6 +72,24 @@ check_index(sl_slice data, int kind)
     ss__index_fini(&ix);
 }
 
+static void
+check_psnap(sl_slice data)
+{
+    int64_t next;
+    ss_pstate *ps;
+    size_t n;
+    if (ss__psnap_decode(data, &next, &ps, &n) != 0)
+        return;
+    sl_buf out;
+    sl_buf_init(&out);
+    if (ss__psnap_encode(&out, next, ps, n) != 0)
+        abort();
+    if (out.n != data.n || memcmp(out.p, data.p, data.n) != 0)
+        abort();
+    sl_buf_fini(&out);
+    free(ps);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -79,5 +99,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_scan(s);
     check_index(s, SS_IDX_OFFSET);
     check_index(s, SS_IDX_TIME);
+    check_psnap(s);
     return 0;
 }

@@ -33,20 +33,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The last SS_PRODUCER_WINDOW batches of one idempotent producer. */
-#define SS_PRODUCER_WINDOW 5
-#define SS_PRODUCERS_MAX   1024
-typedef struct ss_pstate {
-    int64_t pid;
-    int16_t epoch;
-    int n; /* batches in recent[] (newest last) */
-    struct {
-        int32_t first_seq, last_seq;
-        int64_t base_offset, last_offset;
-    } recent[SS_PRODUCER_WINDOW];
-    uint64_t used; /* for eviction of the least recently used */
-} ss_pstate;
-
 struct ss_log {
     int refs;
     int closed;
@@ -68,7 +54,9 @@ struct ss_log {
      * sealed_base only. */
     pthread_mutex_t ckpt_mu;
     int64_t sealed_base; /* highest base that has been sealed, -1 */
-    /* Idempotent producers seen by this partition (in memory only). */
+    /* Idempotent producers seen by this partition; persisted in
+     * SS_PSNAP_NAME at each checkpoint and seal (see "idempotent
+     * producers" below). */
     ss_pstate *pstates;
     size_t npstates, pstate_cap;
     uint64_t pstate_clock;
@@ -182,6 +170,9 @@ mkdir_p(const char *path)
         return -errno;
     return 0;
 }
+
+static void psnap_write(ss_log *l, int64_t next);
+static int producers_recover(ss_log *l);
 
 /* ---- segments ----------------------------------------------------------- */
 
@@ -365,6 +356,8 @@ seg_seal(ss_log *l, ss_seg *s)
     pthread_mutex_lock(&l->ckpt_mu);
     l->sealed_base = s->base;
     rc = seg_write_index(l, s, 1);
+    if (rc == 0)
+        psnap_write(l, s->next);
     pthread_mutex_unlock(&l->ckpt_mu);
     if (rc != 0)
         return rc;
@@ -796,6 +789,8 @@ ss_log_open(const char *data_dir, const char *rel, const ss_log_cfg *cfg,
     }
     if ((rc = log_recover(l)) != 0)
         goto fail;
+    if ((rc = producers_recover(l)) != 0)
+        goto fail;
     *out = l;
     return 0;
 fail:
@@ -942,10 +937,17 @@ ss_log_rel(const ss_log *l)
  * of one of the producer's last five batches (same epoch, same first and
  * last sequence) is acknowledged again with its original offsets and not
  * written; otherwise the batch must continue the sequence (last + 1, or 0
- * with a new epoch); an older epoch is fenced.  The state is in memory: a
- * producer segstore has not seen since it started is accepted from any
- * sequence (a retry that spans a segstore restart can thus be stored
- * twice; docs/kafka.md says so).
+ * with a new epoch); an older epoch is fenced.  A producer the partition
+ * does not know is accepted from any sequence.
+ *
+ * The state survives restarts the way the index does: each checkpoint and
+ * each seal writes it to SS_PSNAP_NAME (ss_producers.c) as of the offset
+ * the checkpoint covers, after the bytes it describes are durable.  Opening
+ * the log loads the snapshot and replays the producer fields of the
+ * batches recovery found past it, so the state equals what it was after
+ * the last batch that survived.  Without a usable snapshot the state is
+ * rebuilt from the active segment alone; producers whose batches are all
+ * in sealed segments are then unknown (docs/kafka.md).
  */
 
 static ss_pstate *
@@ -1213,6 +1215,13 @@ ss_log_job_begin(ss_log *l, int checkpoint, ss_log_job *j)
             sl_buf_fini(&j->tidx);
             return rc;
         }
+        /* The producer state as of the same point: everything appended so
+         * far, which is exactly [0, size) of the active segment. */
+        sl_buf_init(&j->psnap);
+        rc = ss__psnap_encode(&j->psnap, s->next, l->pstates, l->npstates);
+        if (rc != 0)
+            sl_buf_fini(&j->psnap); /* recovery falls back to a replay */
+        j->has_psnap = rc == 0;
         j->checkpoint = 1;
         j->dir_fd = l->dir_fd;
         ss__seg_name(j->idx_name, sizeof(j->idx_name), s->base, ".index");
@@ -1248,6 +1257,9 @@ ss_log_job_run(ss_log_job *j)
         if (rc == 0)
             rc = write_file_atomic(j->dir_fd, j->idx_name,
                                    sl_slice_make(j->idx.p, j->idx.n));
+        if (rc == 0 && j->has_psnap)
+            rc = write_file_atomic(j->dir_fd, SS_PSNAP_NAME,
+                                   sl_slice_make(j->psnap.p, j->psnap.n));
         /* A failed checkpoint write is not data loss: recovery falls back
          * to scanning.  Report it without failing the log. */
         if (rc != 0)
@@ -1279,6 +1291,8 @@ ss_log_job_end(ss_log_job *j)
     if (j->checkpoint) {
         sl_buf_fini(&j->idx);
         sl_buf_fini(&j->tidx);
+        if (j->has_psnap)
+            sl_buf_fini(&j->psnap);
     }
     j->log = NULL;
     ss_log_rele(l);
@@ -1519,4 +1533,131 @@ ss_log_delete_before(ss_log *l, int64_t offset)
         deleted++;
     }
     return deleted;
+}
+
+/* ---- producer state across restarts ------------------------------------ */
+
+/* Write the producer snapshot as of offset next (the log's end: callers
+ * hold ckpt_mu and call it right after the bytes before next are durable).
+ * A failure costs only a longer replay at the next start. */
+static void
+psnap_write(ss_log *l, int64_t next)
+{
+    sl_buf b;
+    sl_buf_init(&b);
+    int rc = ss__psnap_encode(&b, next, l->pstates, l->npstates);
+    if (rc == 0)
+        rc = write_file_atomic(l->dir_fd, SS_PSNAP_NAME,
+                               sl_slice_make(b.p, b.n));
+    if (rc != 0)
+        sl_log(SL_LOG_WARN, "SS-PSNAP",
+               "log=%s producer snapshot not written: %s", l->rel,
+               sl_strerror(rc));
+    sl_buf_fini(&b);
+}
+
+/* Feed the producer fields of every batch from offset `from` to the end
+ * into the state, as the appends did.  `from` must start a batch. */
+static int
+pstate_replay(ss_log *l, int64_t from)
+{
+    if (from == ss_log_end(l))
+        return 0;
+    if (from < ss_log_local_start(l) || from > ss_log_end(l))
+        return SL_E_RANGE;
+    size_t i = find_seg(l, from);
+    while (i + 1 < l->nsegs && from >= l->segs[i]->next)
+        i++;
+    int found = 0;
+    for (; i < l->nsegs; i++) {
+        ss_seg *s = l->segs[i];
+        if (s->size == 0)
+            continue;
+        int rc = seg_ensure_loaded(l, s);
+        if (rc != 0)
+            return rc;
+        uint64_t pos = 0;
+        if (!found)
+            pos = ss__index_floor_pos(&s->ix, (uint32_t)(from - s->base));
+        sl_slice data = seg_data(s);
+        while (pos < data.n) {
+            sl_slice rest = sl_slice_make(data.p + pos, data.n - pos);
+            sl_batch_hdr h;
+            sl_slice b;
+            if (sl_batch_next(&rest, 0, &h, &b) != 0)
+                return SL_E_CORRUPT;
+            pos += b.n;
+            if (!found) {
+                if (sl_batch_last_offset(&h) < from)
+                    continue;
+                if (h.base_offset != from)
+                    return SL_E_CORRUPT; /* not a batch boundary */
+                found = 1;
+            }
+            if (h.producer_id >= 0)
+                pstate_record(l, &h, h.base_offset, sl_batch_last_offset(&h));
+        }
+    }
+    return found ? 0 : SL_E_CORRUPT;
+}
+
+static void
+pstate_clear(ss_log *l)
+{
+    l->npstates = 0;
+    l->pstate_clock = 0;
+}
+
+static int
+producers_recover(ss_log *l)
+{
+    sl_buf f;
+    sl_buf_init(&f);
+    int rc = read_file(l->dir_fd, SS_PSNAP_NAME, &f);
+    int64_t next = -1;
+    ss_pstate *ps = NULL;
+    size_t n = 0;
+    if (rc == 0)
+        rc = ss__psnap_decode(sl_slice_make(f.p, f.n), &next, &ps, &n);
+    sl_buf_fini(&f);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc == 0) {
+        free(l->pstates);
+        l->pstates = ps;
+        l->npstates = l->pstate_cap = n;
+        l->pstate_clock = n;
+        rc = pstate_replay(l, next);
+        if (rc == -ENOMEM)
+            return rc;
+        if (rc == 0) {
+            sl_log(SL_LOG_DEBUG, "SS-PSNAP",
+                   "log=%s producers=%zu snapshot at %" PRId64 " replayed to "
+                   "%" PRId64,
+                   l->rel, l->npstates, next, ss_log_end(l));
+            return 0;
+        }
+    }
+    /* No usable snapshot: what the active segment holds. */
+    int missing = rc == -ENOENT;
+    pstate_clear(l);
+    int64_t from = active(l)->base;
+    int rrc = pstate_replay(l, from);
+    if (rrc != 0) {
+        /* Recovery has just validated these batches; this is a bug or a
+         * disk changing under us.  Dedupe restarts from nothing. */
+        pstate_clear(l);
+        sl_log(SL_LOG_ERROR, "SS-PSNAP",
+               "log=%s cannot rebuild producer state: %s", l->rel,
+               sl_strerror(rrc));
+        return 0;
+    }
+    if (!missing || (l->npstates > 0 && l->nsegs > 1))
+        sl_log(SL_LOG_WARN, "SS-PSNAP",
+               "log=%s producer snapshot %s (%s): producer state rebuilt "
+               "from the active segment (base %" PRId64 ", %zu producers); "
+               "producers seen only before it are unknown",
+               l->rel, missing ? "missing" : "unusable", sl_strerror(rc), from,
+               l->npstates);
+    return 0;
 }

@@ -111,6 +111,8 @@ typedef struct ss_log_job {
     int dir_fd;
     char idx_name[32], tidx_name[32];
     sl_buf idx, tidx; /* encoded index files to write */
+    sl_buf psnap;     /* encoded producer snapshot, when has_psnap */
+    int has_psnap;
     int rc;
 } ss_log_job;
 

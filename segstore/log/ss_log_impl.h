@@ -126,6 +126,35 @@ int ss__seg_index_batch(ss_index *ix, int64_t base, int64_t batch_base,
                         uint64_t pos, int64_t seg_max_ts, int64_t interval,
                         uint64_t *last_idx_pos, int64_t *last_tidx_ts);
 
+/* ---- idempotent producers (ss_producers.c) ------------------------------ */
+
+/* The last SS_PRODUCER_WINDOW batches of one idempotent producer. */
+#define SS_PRODUCER_WINDOW 5
+#define SS_PRODUCERS_MAX   1024
+typedef struct ss_pstate {
+    int64_t pid;
+    int16_t epoch;
+    int n; /* batches in recent[] (newest last) */
+    struct {
+        int32_t first_seq, last_seq;
+        int64_t base_offset, last_offset;
+    } recent[SS_PRODUCER_WINDOW];
+    uint64_t used; /* for eviction of the least recently used */
+} ss_pstate;
+
+/* The producer-state snapshot file beside a partition's segments. */
+#define SS_PSNAP_NAME    "producer.snapshot"
+#define SS_PSNAP_HDR_LEN 40
+#define SS_PSNAP_ENT_LEN 132
+
+/* Encode a snapshot of ps[0..n) (entries with no batches are skipped)
+ * covering offsets below next into out (reset first). */
+int ss__psnap_encode(sl_buf *out, int64_t next, const ss_pstate *ps, size_t n);
+/* Pure: check and decode a whole snapshot file.  On success *out is a
+ * malloc'd array of *n producers (NULL when none; the caller frees it),
+ * with `used` set in least-recently-used order (1..n). */
+int ss__psnap_decode(sl_slice file, int64_t *next, ss_pstate **out, size_t *n);
+
 /* Name helpers: "<20 digits>.log" etc. into buf (>= 32 bytes). */
 void ss__seg_name(char *buf, size_t len, int64_t base, const char *ext);
 

@@ -2,7 +2,9 @@
  * log_producer_test.c — unit tests of segstore/log from ss_log.h: the
  * idempotent producers' deduplication in ss_log_append (a retry of one of
  * the last 5 batches, sequence gaps, epochs, unknown producers, one
- * idempotent batch per call), and ss_log_roll / ss_log_delete_before.
+ * idempotent batch per call), the producer state across restarts (the
+ * snapshot, the replay past it, the fallback without it), and ss_log_roll /
+ * ss_log_delete_before.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,10 +249,6 @@ test_unknown_producer_any_sequence(void **state)
     ss_log *l2 = open_log("t/1");
     expect_new(l2, 42, 3, 0, 1, 0);
     ss_log_rele(l2);
-    /* The state is in memory: after a reopen the producer is unknown. */
-    ss_log_rele(l);
-    l = open_log("t/0");
-    expect_new(l, 42, 3, 1000, 4, 8);
     ss_log_rele(l);
 }
 
@@ -349,6 +347,201 @@ test_duplicate_across_roll(void **state)
     assert_int_equal(ss_log_roll(l), 0);
     expect_new(l, 2, 0, 3, 1, 3);
     expect_dup(l, 2, 0, 0, 3, 0);
+    ss_log_rele(l);
+}
+
+/* ---- producer state across restarts ------------------------------------
+ */
+
+static void append_plain(ss_log *l, int n);
+
+static void
+psnap_path(char *p, size_t n, const char *rel)
+{
+    snprintf(p, n, "%s/%s/producer.snapshot", tmpdir, rel);
+}
+
+/* A clean close writes the snapshot; the reopened log knows the producers:
+ * retries are duplicates with their original offsets, gaps are refused. */
+static void
+test_restart_with_snapshot(void **state)
+{
+    (void)state;
+    ss_log *l = open_log("t/0");
+    expect_new(l, 42, 3, 1000, 4, 0);
+    expect_new(l, 42, 3, 1004, 1, 4);
+    expect_new(l, 43, 0, 0, 2, 5);
+    ss_log_rele(l);
+    char p[1024];
+    psnap_path(p, sizeof(p), "t/0");
+    assert_int_equal(access(p, F_OK), 0);
+
+    l = open_log("t/0");
+    expect_dup(l, 42, 3, 1000, 4, 0);
+    expect_dup(l, 42, 3, 1004, 1, 4);
+    expect_dup(l, 43, 0, 0, 2, 5);
+    expect_err(l, 42, 3, 1006, 1, SL_E_SEQUENCE);
+    expect_err(l, 42, 2, 1005, 1, SL_E_PRODUCER_EPOCH);
+    expect_new(l, 42, 3, 1005, 1, 7);
+    expect_new(l, 43, 0, 2, 1, 8);
+    ss_log_rele(l);
+}
+
+/* A crash after a checkpoint: the snapshot covers part of the log and the
+ * batches appended after it are replayed from the segment. */
+static void
+test_crash_replays_past_snapshot(void **state)
+{
+    (void)state;
+    ss_log *l = open_log("t/0");
+    expect_new(l, 7, 0, 0, 3, 0);
+    assert_int_equal(ss_log_sync_now(l, 1), 0); /* checkpoint at 3 */
+    expect_new(l, 7, 0, 3, 2, 3);
+    expect_new(l, 8, 1, 10, 1, 5);
+    append_plain(l, 2);
+    expect_new(l, 7, 0, 5, 1, 8);
+    assert_int_equal(ss_log_sync_now(l, 0), 0); /* durable, no checkpoint */
+    ss_log_abandon(l);                          /* "kill -9" */
+    ss_log_rele(l);
+
+    l = open_log("t/0");
+    assert_int_equal(ss_log_end(l), 9);
+    expect_dup(l, 7, 0, 0, 3, 0);
+    expect_dup(l, 7, 0, 3, 2, 3);
+    expect_dup(l, 7, 0, 5, 1, 8);
+    expect_dup(l, 8, 1, 10, 1, 5);
+    expect_err(l, 7, 0, 7, 1, SL_E_SEQUENCE);
+    expect_new(l, 7, 0, 6, 1, 9);
+    ss_log_rele(l);
+}
+
+/* Rolling writes a snapshot too, so a producer whose batches are all in
+ * sealed segments is still known after a crash. */
+static void
+test_snapshot_at_roll(void **state)
+{
+    (void)state;
+    ss_log *l = open_log("t/0");
+    expect_new(l, 9, 0, 0, 2, 0);
+    assert_int_equal(ss_log_roll(l), 0);
+    append_plain(l, 3);
+    assert_int_equal(ss_log_sync_now(l, 0), 0);
+    ss_log_abandon(l);
+    ss_log_rele(l);
+
+    l = open_log("t/0");
+    expect_dup(l, 9, 0, 0, 2, 0);
+    expect_err(l, 9, 0, 5, 1, SL_E_SEQUENCE);
+    expect_new(l, 9, 0, 2, 1, 5);
+    ss_log_rele(l);
+}
+
+/* Without a snapshot (removed, or unusable) the state is rebuilt from the
+ * active segment; producers seen only in sealed segments are unknown. */
+static void
+check_fallback(void (*damage)(const char *path))
+{
+    ss_log *l = open_log("t/0");
+    expect_new(l, 1, 0, 0, 2, 0); /* only in the sealed segment */
+    assert_int_equal(ss_log_roll(l), 0);
+    expect_new(l, 2, 0, 0, 2, 2);
+    expect_new(l, 2, 0, 2, 1, 4);
+    ss_log_rele(l);
+    char p[1024];
+    psnap_path(p, sizeof(p), "t/0");
+    damage(p);
+
+    l = open_log("t/0");
+    expect_dup(l, 2, 0, 0, 2, 2);
+    expect_dup(l, 2, 0, 2, 1, 4);
+    expect_err(l, 2, 0, 4, 1, SL_E_SEQUENCE);
+    /* Producer 1 is unknown: any sequence is accepted. */
+    expect_new(l, 1, 0, 40, 1, 5);
+    ss_log_rele(l);
+    /* The next clean close wrote a good snapshot again. */
+    l = open_log("t/0");
+    expect_dup(l, 1, 0, 40, 1, 5);
+    ss_log_rele(l);
+}
+
+static void
+damage_remove(const char *path)
+{
+    assert_int_equal(unlink(path), 0);
+}
+
+static void
+damage_truncate(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size > 40);
+    assert_int_equal(truncate(path, st.st_size - 7), 0);
+}
+
+static void
+damage_flip(const char *path)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, 60), 1);
+    b ^= 0x10;
+    assert_int_equal(pwrite(fd, &b, 1, 60), 1);
+    close(fd);
+}
+
+static void
+test_no_snapshot(void **state)
+{
+    (void)state;
+    check_fallback(damage_remove);
+}
+
+static void
+test_torn_snapshot(void **state)
+{
+    (void)state;
+    check_fallback(damage_truncate);
+}
+
+static void
+test_corrupt_snapshot(void **state)
+{
+    (void)state;
+    check_fallback(damage_flip);
+}
+
+/* A snapshot that claims more than the log holds (the log lost its tail
+ * under it) is not trusted. */
+static void
+test_snapshot_past_end(void **state)
+{
+    (void)state;
+    ss_log *l = open_log("t/0");
+    expect_new(l, 5, 0, 0, 1, 0);
+    ss_log_rele(l);
+    char p[1024];
+    psnap_path(p, sizeof(p), "t/0");
+    char save[1100];
+    snprintf(save, sizeof(save), "%s/psnap.save", tmpdir);
+    /* Keep the snapshot taken with 3 records, then rebuild the log with
+     * fewer. */
+    l = open_log("t/0");
+    expect_new(l, 5, 0, 1, 2, 1);
+    ss_log_rele(l);
+    assert_int_equal(rename(p, save), 0);
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/t", tmpdir);
+    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    l = open_log("t/0");
+    expect_new(l, 6, 0, 0, 1, 0);
+    ss_log_rele(l);
+    assert_int_equal(rename(save, p), 0);
+    l = open_log("t/0");
+    assert_int_equal(ss_log_end(l), 1);
+    expect_dup(l, 6, 0, 0, 1, 0);
+    expect_new(l, 5, 0, 3, 1, 1); /* unknown again: any sequence */
     ss_log_rele(l);
 }
 
@@ -491,6 +684,16 @@ main(void)
         cmocka_unit_test_setup_teardown(test_refused_batch_not_recorded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_across_roll, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restart_with_snapshot, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_crash_replays_past_snapshot, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_at_roll, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_past_end, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_roll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_before, setup, teardown),

@@ -893,13 +893,10 @@ ss_groups_heartbeat(ss_groups *g, const ipc_heartbeat_req *req, int64_t now)
     return 0;
 }
 
-int
-ss_groups_leave(ss_groups *g, sl_slice group_name, const ipc_leave_member *lm,
-                int64_t now)
+/* Remove one member; 1 when removed, else the error. */
+static int
+leave_one(ss_groups *g, group *gr, const ipc_leave_member *lm)
 {
-    group *gr = find_group(g, group_name);
-    if (gr == NULL)
-        return SL_E_UNKNOWN_MEMBER;
     member *m = NULL;
     if (lm->instance_id.n > 0) {
         m = find_instance(gr, lm->instance_id);
@@ -916,8 +913,24 @@ ss_groups_leave(ss_groups *g, sl_slice group_name, const ipc_leave_member *lm,
            (int)gr->name.n, (const char *)gr->name.p, (int)m->id.n,
            (const char *)m->id.p);
     remove_member(g, gr, m, SL_E_UNKNOWN_MEMBER);
-    membership_changed(g, gr, now);
-    return 0;
+    return 1;
+}
+
+int
+ss_groups_leave(ss_groups *g, sl_slice group_name, const ipc_leave_member *lm,
+                size_t n, int32_t *errs, int64_t now)
+{
+    group *gr = find_group(g, group_name);
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = gr ? leave_one(g, gr, &lm[i]) : SL_E_UNKNOWN_MEMBER;
+        errs[i] = rc == 1 ? 0 : rc;
+        left += rc == 1;
+    }
+    /* One rebalance for the whole batch (KIP-345), not one per member. */
+    if (left > 0)
+        membership_changed(g, gr, now);
+    return gr ? 0 : SL_E_UNKNOWN_MEMBER;
 }
 
 /* ---- time -----------------------------------------------------------------

@@ -43,8 +43,12 @@ void ss_groups_sync(ss_groups *g, void *waiter, const ipc_sync_req *req,
 /* Returns the error for the reply (0 or SL_E_*). */
 int ss_groups_heartbeat(ss_groups *g, const ipc_heartbeat_req *req,
                         int64_t now_ms);
+/* Remove the n members m[] (each by member id, or by instance id when it
+ * has one) and rebalance once; errs[i] gets member i's outcome (0 or
+ * SL_E_UNKNOWN_MEMBER / SL_E_FENCED).  Returns SL_E_UNKNOWN_MEMBER when
+ * the group does not exist, else 0. */
 int ss_groups_leave(ss_groups *g, sl_slice group, const ipc_leave_member *m,
-                    int64_t now_ms);
+                    size_t n, int32_t *errs, int64_t now_ms);
 
 /* Session and rebalance timeouts; call every ~100 ms. */
 void ss_groups_tick(ss_groups *g, int64_t now_ms);

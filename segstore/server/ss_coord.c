@@ -739,22 +739,22 @@ ss__handle_group(ss_server *s, ss_ctx *c, int op, sl_slice body)
         ipc_leave_req req;
         if (ipc_leave_req_decode(body, &req) != 0)
             break;
-        int32_t *errs = calloc(req.count ? req.count : 1, sizeof(*errs));
-        if (errs == NULL) {
+        size_t cnt = req.count ? req.count : 1;
+        int32_t *errs = calloc(cnt, sizeof(*errs));
+        ipc_leave_member *ms = calloc(cnt, sizeof(*ms));
+        if (errs == NULL || ms == NULL) {
+            free(errs);
+            free(ms);
             ss__reply_err(s, c, op, -ENOMEM, "out of memory");
             return;
         }
-        ipc_leave_member m;
         size_t n = 0;
-        int32_t top = 0;
-        if (!ss_groups_known(s->groups, req.group))
-            top = SL_E_UNKNOWN_MEMBER;
-        while (ipc_leave_req_next(&req, &m) == 1) {
-            errs[n] = ss_groups_leave(s->groups, req.group, &m, now);
+        while (n < req.count && ipc_leave_req_next(&req, &ms[n]) == 1)
             n++;
-        }
+        int32_t top = ss_groups_leave(s->groups, req.group, ms, n, errs, now);
         ipc_leave_rep_encode(&s->out, top, errs, n);
         free(errs);
+        free(ms);
         ss__ctx_send(c, &s->out);
         return;
     }

@@ -383,9 +383,25 @@ class ConfluentGroupTest(GroupTestBase):
         after = members()
         self.assertEqual(len(after), 2, after)
         self.assertEqual(len(set(before) & set(after)), 1, (before, after))
-        kadm.close()
+        # Static members that close stay members until their session
+        # expires; KIP-345's LeaveGroup v3+ (what Kafka's admin
+        # removeMembersFromConsumerGroup sends) removes them by instance
+        # id, several per request, each with its own error.
         a2.close()
         b.close()
+        self.assertEqual(len(members()), 2)
+        r = kt.Raw(n)
+        got = leave_v3plus(r, 3, "g4", [("", "inst-a"), ("", "inst-x")])
+        self.assertEqual(got, (0, [("", "inst-a", 0), ("", "inst-x", 25)]))
+        got = leave_v3plus(r, 4, "g4", [("", "inst-b")])
+        self.assertEqual(got, (0, [("", "inst-b", 0)]))
+        d = kadm.describe_consumer_groups(["g4"])[0]
+        self.assertEqual((d.state, len(d.members)), ("Empty", 0))
+        # An unknown group: NONE at the top, UNKNOWN_MEMBER_ID per member.
+        got = leave_v3plus(r, 4, "nog", [("m", None)])
+        self.assertEqual(got, (0, [("m", None, 25)]))
+        r.close()
+        kadm.close()
         print("\nstatic member back in %.2fs without a rebalance" %
               t_static)
 
@@ -573,6 +589,62 @@ def join_v0(r, group, member="", session=6000):
         out.append(resp[off + 2:off + 2 + ln].decode())
         off += 2 + ln
     return err, gen, out  # [protocol, leader, member_id]
+
+
+def leave_v3plus(r, v, group, members):
+    """LeaveGroup v3 (or v4, flexible) for [(member_id, instance_id)];
+    returns (error, [(member_id, instance_id, error)])."""
+    def s(x, flex):
+        if x is None:
+            return b"\x00" if flex else struct.pack(">h", -1)
+        b = x.encode()
+        return bytes([len(b) + 1]) + b if flex else kt.kstr(x)
+    flex = v >= 4
+    body = s(group, flex)
+    body += bytes([len(members) + 1]) if flex else struct.pack(
+        ">i", len(members))
+    for mid, inst in members:
+        body += s(mid, flex) + s(inst, flex) + (b"\x00" if flex else b"")
+    if flex:
+        body += b"\x00"
+    r.corr += 1
+    hdr = struct.pack(">hhi", 13, v, r.corr) + kt.kstr("raw")
+    if flex:
+        hdr += b"\x00"  # request header v2: tagged fields
+    r.send(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+    corr, resp = r.response()
+    assert corr == r.corr
+    off = 1 if flex else 0  # response header v1: tagged fields
+    _, err = struct.unpack_from(">ih", resp, off)
+    off += 6
+
+    def rs(nullable):
+        nonlocal off
+        if flex:
+            ln = resp[off] - 1
+            off += 1
+        else:
+            ln = struct.unpack_from(">h", resp, off)[0]
+            off += 2
+        if ln < 0:
+            return None
+        v_ = resp[off:off + ln].decode()
+        off += ln
+        return v_
+    if flex:
+        n = resp[off] - 1
+        off += 1
+    else:
+        n = struct.unpack_from(">i", resp, off)[0]
+        off += 4
+    out = []
+    for _ in range(n):
+        mid = rs(False)
+        inst = rs(True)
+        e = struct.unpack_from(">h", resp, off)[0]
+        off += 2 + (1 if flex else 0)
+        out.append((mid, inst, e))
+    return err, out
 
 
 def heartbeat_v0(r, group, gen, member):

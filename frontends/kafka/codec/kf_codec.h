@@ -608,15 +608,30 @@ typedef struct kf_heartbeat_resp {
     int16_t error_code;
 } kf_heartbeat_resp;
 
-/* ---- LeaveGroup (13), v0-2 ---------------------------------------------- */
+/* ---- LeaveGroup (13), v0-4 (v4 flexible) -------------------------------- */
+typedef struct kf_leavegroup_member {
+    sl_slice member_id;
+    kf_nslice group_instance_id;
+} kf_leavegroup_member;
+
 typedef struct kf_leavegroup_req {
     sl_slice group_id;
-    sl_slice member_id;
+    sl_slice member_id;            /* v0-2 */
+    kf_leavegroup_member *members; /* v3+ (KIP-345: a batch) */
+    int32_t n_members;
 } kf_leavegroup_req;
+
+typedef struct kf_leavegroup_member_resp {
+    sl_slice member_id;
+    kf_nslice group_instance_id;
+    int16_t error_code;
+} kf_leavegroup_member_resp;
 
 typedef struct kf_leavegroup_resp {
     int32_t throttle_time_ms; /* v1+ */
     int16_t error_code;
+    kf_leavegroup_member_resp *members; /* v3+ */
+    int32_t n_members;
 } kf_leavegroup_resp;
 
 /* ---- SyncGroup (14), v0-3 ----------------------------------------------- */

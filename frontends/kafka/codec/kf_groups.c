@@ -1,8 +1,9 @@
 /*
  * kf_groups.c — the classic consumer-group APIs: FindCoordinator (10)
- * v0-2, JoinGroup (11) v0-5, Heartbeat (12) v0-3, LeaveGroup (13) v0-2,
+ * v0-2, JoinGroup (11) v0-5, Heartbeat (12) v0-3, LeaveGroup (13) v0-4,
  * SyncGroup (14) v0-3, DescribeGroups (15) v0-4, ListGroups (16) v0-2 and
- * DeleteGroups (42) v0-1.  None of these versions is flexible.
+ * DeleteGroups (42) v0-1.  Of these only LeaveGroup v4 is flexible
+ * (compact strings and arrays, tagged fields after each struct).
  *
  * Layouts from apache/kafka clients/src/main/resources/common/message/
  * <Api>Request.json and <Api>Response.json.  "throttle" below is an int32
@@ -27,9 +28,12 @@
  *   string member_id; nullable string group_instance_id (v3+)
  * Heartbeat response: throttle (v1+); int16 error_code
  *
- * LeaveGroup request (v0-2; v3 batches members): string group_id;
- *   string member_id
- * LeaveGroup response: throttle (v1+); int16 error_code
+ * LeaveGroup request: string group_id; string member_id (v0-2);
+ *   array members (v3+) { string member_id;
+ *   nullable string group_instance_id }
+ * LeaveGroup response: throttle (v1+); int16 error_code;
+ *   array members (v3+) { string member_id;
+ *   nullable string group_instance_id; int16 error_code }
  *
  * SyncGroup request: string group_id; int32 generation_id;
  *   string member_id; nullable string group_instance_id (v3+);
@@ -160,13 +164,37 @@ KF__DEFINE_API(heartbeat, KF_API_HEARTBEAT)
 
 /* ---- LeaveGroup --------------------------------------------------------- */
 
+static void
+leave_member_walk(kf__io *io, int16_t v, void *mp)
+{
+    kf_leavegroup_member *m = mp;
+    (void)v;
+    kf__str(io, &m->member_id);
+    kf__nstr(io, &m->group_instance_id);
+    kf__tags(io);
+}
+
 void
 kf__leavegroup_req_walk(kf__io *io, int16_t v, void *mp)
 {
     kf_leavegroup_req *m = mp;
-    (void)v;
     kf__str(io, &m->group_id);
+    if (v <= 2)
+        kf__str(io, &m->member_id);
+    else
+        KF__ARRAY(io, v, m->members, m->n_members, leave_member_walk);
+    kf__tags(io);
+}
+
+static void
+leave_member_resp_walk(kf__io *io, int16_t v, void *mp)
+{
+    kf_leavegroup_member_resp *m = mp;
+    (void)v;
     kf__str(io, &m->member_id);
+    kf__nstr(io, &m->group_instance_id);
+    kf__i16(io, &m->error_code);
+    kf__tags(io);
 }
 
 void
@@ -176,6 +204,9 @@ kf__leavegroup_resp_walk(kf__io *io, int16_t v, void *mp)
     if (v >= 1)
         kf__i32(io, &m->throttle_time_ms);
     kf__i16(io, &m->error_code);
+    if (v >= 3)
+        KF__ARRAY(io, v, m->members, m->n_members, leave_member_resp_walk);
+    kf__tags(io);
 }
 
 KF__DEFINE_API(leavegroup, KF_API_LEAVE_GROUP)

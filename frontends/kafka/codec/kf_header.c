@@ -44,7 +44,7 @@
     X(FIND_COORDINATOR, findcoordinator, 0, 2, 3)                              \
     X(JOIN_GROUP, joingroup, 0, 5, 6)                                          \
     X(HEARTBEAT, heartbeat, 0, 3, 4)                                           \
-    X(LEAVE_GROUP, leavegroup, 0, 2, 4)                                        \
+    X(LEAVE_GROUP, leavegroup, 0, 4, 4)                                        \
     X(SYNC_GROUP, syncgroup, 0, 3, 4)                                          \
     X(DESCRIBE_GROUPS, describegroups, 0, 4, 5)                                \
     X(LIST_GROUPS, listgroups, 0, 2, 3)                                        \

@@ -1,7 +1,7 @@
 /*
  * kf_srv_groups.c — the classic consumer-group protocol and producer ids:
  * FindCoordinator (v0-2), JoinGroup (v0-5), SyncGroup (v0-3), Heartbeat
- * (v0-3), LeaveGroup (v0-2), OffsetCommit (v2-7), OffsetFetch (v1-5),
+ * (v0-3), LeaveGroup (v0-4), OffsetCommit (v2-7), OffsetFetch (v1-5),
  * ListGroups (v0-2), DescribeGroups (v0-4), DeleteGroups (v0-1) and
  * InitProducerId (v0-1).
  *
@@ -382,12 +382,31 @@ kf__heartbeat(kf_req *r)
         hb_respond(r, KF_ERR_COORDINATOR_NOT_AVAILABLE);
 }
 
+/* Answer a LeaveGroup: v0-2 with one error; v3+ with err at the top when
+ * errs is NULL, else a top-level NONE and errs[i] for members[i]. */
 static void
-leave_respond(kf_req *r, int16_t err)
+leave_respond(kf_req *r, int16_t err, const int16_t *errs)
 {
+    kf_leavegroup_req *q = r->msg;
     kf_leavegroup_resp resp = {0};
     resp.error_code = err;
+    kf_leavegroup_member_resp *mem = NULL;
+    if (r->hdr.api_version >= 3 && errs != NULL && q->n_members > 0) {
+        mem = calloc((size_t)q->n_members, sizeof(*mem));
+        if (mem == NULL) {
+            oom(r);
+            return;
+        }
+        for (int32_t i = 0; i < q->n_members; i++) {
+            mem[i].member_id = q->members[i].member_id;
+            mem[i].group_instance_id = q->members[i].group_instance_id;
+            mem[i].error_code = errs[i];
+        }
+        resp.members = mem;
+        resp.n_members = q->n_members;
+    }
     kf__resp_send(r, &resp);
+    free(mem);
 }
 
 static void
@@ -396,34 +415,75 @@ on_leave(void *arg, int rc, const ipc_hdr *h, sl_slice body)
     kf_req *r = arg;
     if (!kf__ipc_back(r))
         return;
+    kf_leavegroup_req *q = r->msg;
+    size_t want = r->hdr.api_version >= 3 ? (size_t)q->n_members : 1;
     int16_t err = transport_err(r, rc, h);
     ipc_errors_rep m;
-    int32_t e = 0;
-    if (err == KF_ERR_NONE) {
-        if (ipc_leave_rep_decode(body, &m) != 0)
-            err = KF_ERR_COORDINATOR_NOT_AVAILABLE;
-        else if (m.error != 0)
-            err = group_err(r, m.error);
-        else if (ipc_errors_rep_next(&m, &e) == 1)
-            err = group_err(r, e);
+    if (err == KF_ERR_NONE &&
+        (ipc_leave_rep_decode(body, &m) != 0 || m.count != want))
+        err = KF_ERR_COORDINATOR_NOT_AVAILABLE;
+    if (err != KF_ERR_NONE) {
+        leave_respond(r, err, NULL);
+        return;
     }
-    leave_respond(r, err);
+    if (r->hdr.api_version < 3) {
+        int32_t e = m.error;
+        if (e == 0)
+            ipc_errors_rep_next(&m, &e);
+        leave_respond(r, group_err(r, e), NULL);
+        return;
+    }
+    /* v3+: Kafka answers an unknown group with a top-level NONE and
+     * UNKNOWN_MEMBER_ID per member, which is what the members' own errors
+     * say; segstore's top-level error only repeats that. */
+    int16_t *errs = calloc(want ? want : 1, sizeof(*errs));
+    if (errs == NULL) {
+        oom(r);
+        return;
+    }
+    for (size_t i = 0; i < want; i++) {
+        int32_t e = 0;
+        ipc_errors_rep_next(&m, &e);
+        errs[i] = group_err(r, e);
+    }
+    leave_respond(r, KF_ERR_NONE, errs);
+    free(errs);
 }
 
 void
 kf__leavegroup(kf_req *r)
 {
     kf_leavegroup_req *q = r->msg;
-    /* v0-2 name one dynamic member; v3 (batches of static members) is not
-     * served. */
-    ipc_leave_member one = {q->member_id, sl_slice_make("", 0)};
     sl_buf b = {0};
-    int rc = ipc_leave_req_encode(&b, q->group_id, &one, 1);
+    int rc;
+    if (r->hdr.api_version < 3) {
+        /* v0-2 name one dynamic member. */
+        ipc_leave_member one = {q->member_id, sl_slice_make("", 0)};
+        rc = ipc_leave_req_encode(&b, q->group_id, &one, 1);
+    } else {
+        /* v3+ (KIP-345): a batch, each by member id or by static instance
+         * id (then the member id may be empty), removed in one request. */
+        if (q->n_members <= 0) {
+            leave_respond(r, KF_ERR_NONE, NULL);
+            return;
+        }
+        ipc_leave_member *lm = calloc((size_t)q->n_members, sizeof(*lm));
+        if (lm == NULL) {
+            oom(r);
+            return;
+        }
+        for (int32_t i = 0; i < q->n_members; i++) {
+            lm[i].member_id = q->members[i].member_id;
+            lm[i].instance_id = nsl(q->members[i].group_instance_id);
+        }
+        rc = ipc_leave_req_encode(&b, q->group_id, lm, (size_t)q->n_members);
+        free(lm);
+    }
     if (rc == 0)
         rc = kf__ipc(r, &b, on_leave);
     sl_buf_fini(&b);
     if (rc != 0)
-        leave_respond(r, KF_ERR_COORDINATOR_NOT_AVAILABLE);
+        leave_respond(r, KF_ERR_COORDINATOR_NOT_AVAILABLE, NULL);
 }
 
 /* ---- OffsetCommit ----------------------------------------------------------

@@ -237,7 +237,10 @@ leave(env *e, const char *group, const char *mid, const char *inst, int64_t now)
 {
     ipc_leave_member m = {.member_id = sl_slice_str(mid),
                           .instance_id = sl_slice_str(inst ? inst : "")};
-    return ss_groups_leave(e->g, sl_slice_str(group), &m, now);
+    int32_t err = 99;
+    int top = ss_groups_leave(e->g, sl_slice_str(group), &m, 1, &err, now);
+    assert_true(top == 0 || top == err);
+    return err;
 }
 
 static int
@@ -459,6 +462,51 @@ test_leave(void **state)
     assert_int_equal(d.state, IPC_GROUP_EMPTY);
     assert_int_equal(d.nmembers, 0);
     assert_int_equal(leave(e, "nogroup", m1, NULL, 1400), SL_E_UNKNOWN_MEMBER);
+}
+
+/* LeaveGroup v3+ (KIP-345): several members in one request, by member id
+ * or by instance id, each with its own outcome, and one rebalance. */
+static void
+test_leave_batch(void **state)
+{
+    env *e = *state;
+    char m1[256], m2[256];
+    stable_two(e, "g", m1, m2, 1000);
+    ipc_leave_member ms[3] = {
+        {sl_slice_str(m2), sl_slice_str("")},
+        {sl_slice_str("ghost"), sl_slice_str("")},
+        {sl_slice_str(""), sl_slice_str("no-such-instance")},
+    };
+    int32_t errs[3] = {9, 9, 9};
+    int ev = e->nevents;
+    assert_int_equal(
+        ss_groups_leave(e->g, sl_slice_str("g"), ms, 3, errs, 1100), 0);
+    assert_int_equal(errs[0], 0);
+    assert_int_equal(errs[1], SL_E_UNKNOWN_MEMBER);
+    assert_int_equal(errs[2], SL_E_UNKNOWN_MEMBER);
+    assert_int_equal(e->nevents, ev + 1);
+    assert_int_equal(hb(e, "g", 2, m1, NULL, 1200), SL_E_REBALANCE);
+    /* Both remaining... and the last: the group empties in one step. */
+    waiter w;
+    join(e, &w, "g", m1, 1300);
+    assert_ok_join(&w, 3);
+    ms[0].member_id = sl_slice_str(m1);
+    ms[1].member_id = sl_slice_str(m2); /* already gone */
+    ev = e->nevents;
+    assert_int_equal(
+        ss_groups_leave(e->g, sl_slice_str("g"), ms, 2, errs, 1400), 0);
+    assert_int_equal(errs[0], 0);
+    assert_int_equal(errs[1], SL_E_UNKNOWN_MEMBER);
+    assert_int_equal(e->nevents, ev + 1);
+    described d;
+    describe(e, "g", &d);
+    assert_int_equal(d.state, IPC_GROUP_EMPTY);
+    /* An unknown group: every member unknown, and the call says so. */
+    assert_int_equal(
+        ss_groups_leave(e->g, sl_slice_str("nogroup"), ms, 2, errs, 1500),
+        SL_E_UNKNOWN_MEMBER);
+    assert_int_equal(errs[0], SL_E_UNKNOWN_MEMBER);
+    assert_int_equal(errs[1], SL_E_UNKNOWN_MEMBER);
 }
 
 static void
@@ -987,6 +1035,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_single_member, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_member, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leave, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leave_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leader_leaves_while_completing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_expiry, setup, teardown),

@@ -461,6 +461,83 @@ test_metadata_response_bytes(void **state)
     sl_buf_fini(&b);
 }
 
+/* LeaveGroup v3 (KIP-345 batch) and v4 (flexible), written by hand from
+ * LeaveGroupRequest.json / LeaveGroupResponse.json: members { member_id,
+ * group_instance_id } in the request, plus error_code per member in the
+ * response; v4 uses compact strings/arrays and tagged fields. */
+static void
+test_leavegroup_v3_v4_bytes(void **state)
+{
+    (void)state;
+    static const uint8_t req3[] = {
+        0, 1, 'g',                  /* group_id */
+        0, 0, 0,   2,               /* members */
+        0, 1, 'm', 0xff, 0xff,      /* "m", instance null */
+        0, 0, 0,   2,    'i',  '2', /* "", instance "i2" */
+    };
+    static const uint8_t req4[] = {
+        2, 'g',              /* compact group_id */
+        3,                   /* compact array: 2 */
+        2, 'm', 0,   0,      /* "m", instance null, no tags */
+        1, 3,   'i', '2', 0, /* "", "i2", no tags */
+        0,                   /* no tags */
+    };
+    const uint8_t *reqs[] = {req3, req4};
+    size_t lens[] = {sizeof(req3), sizeof(req4)};
+    for (int k = 0; k < 2; k++) {
+        int16_t v = (int16_t)(3 + k);
+        uint8_t mem[4096];
+        sl_arena a;
+        sl_arena_init(&a, mem, sizeof(mem));
+        kf_leavegroup_req q;
+        assert_int_equal(kf_leavegroup_req_decode(
+                             sl_slice_make(reqs[k], lens[k]), v, &a, &q),
+                         0);
+        assert_int_equal(q.group_id.n, 1);
+        assert_int_equal(q.n_members, 2);
+        assert_memory_equal(q.members[0].member_id.p, "m", 1);
+        assert_true(q.members[0].group_instance_id.null);
+        assert_int_equal(q.members[1].member_id.n, 0);
+        assert_false(q.members[1].group_instance_id.null);
+        assert_memory_equal(q.members[1].group_instance_id.v.p, "i2", 2);
+        sl_buf b = {0};
+        assert_int_equal(kf_leavegroup_req_encode(&b, v, &q), 0);
+        assert_int_equal(b.n, lens[k]);
+        assert_memory_equal(b.p, reqs[k], lens[k]);
+        sl_buf_fini(&b);
+    }
+
+    kf_leavegroup_member_resp ms[] = {
+        {sl_slice_str("m"), kf_nslice_null(), 0},
+        {sl_slice_str(""), kf_nslice_str("i2"), KF_ERR_UNKNOWN_MEMBER_ID},
+    };
+    kf_leavegroup_resp r = {0, 0, ms, 2};
+    sl_buf b = {0};
+    assert_int_equal(kf_leavegroup_resp_encode(&b, 3, &r), 0);
+    static const uint8_t resp3[] = {
+        0, 0, 0,   0,                      /* throttle */
+        0, 0,                              /* error_code */
+        0, 0, 0,   2,                      /* members */
+        0, 1, 'm', 0xff, 0xff, 0,   0,     /* "m", null, NONE */
+        0, 0, 0,   2,    'i',  '2', 0, 25, /* "", "i2", UNKNOWN_MEMBER_ID */
+    };
+    assert_int_equal(b.n, sizeof(resp3));
+    assert_memory_equal(b.p, resp3, sizeof(resp3));
+    sl_buf_reset(&b);
+    assert_int_equal(kf_leavegroup_resp_encode(&b, 4, &r), 0);
+    static const uint8_t resp4[] = {
+        0, 0,   0,   0,             /* throttle */
+        0, 0,                       /* error_code */
+        3,                          /* compact array: 2 */
+        2, 'm', 0,   0,   0, 0,     /* "m", null, NONE, no tags */
+        1, 3,   'i', '2', 0, 25, 0, /* "", "i2", 25, no tags */
+        0,                          /* no tags */
+    };
+    assert_int_equal(b.n, sizeof(resp4));
+    assert_memory_equal(b.p, resp4, sizeof(resp4));
+    sl_buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -474,6 +551,7 @@ main(void)
         cmocka_unit_test(test_confluent_idempotent),
         cmocka_unit_test(test_apiversions_v3_response_bytes),
         cmocka_unit_test(test_metadata_response_bytes),
+        cmocka_unit_test(test_leavegroup_v3_v4_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

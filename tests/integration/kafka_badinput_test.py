@@ -25,7 +25,7 @@ from kafka_test import (Raw, batch, kbytes, kcat, kstr,  # noqa: E402
                         produce_body, produce_errors, record, request)
 
 SERVED = {0: (0, 7), 1: (4, 10), 2: (1, 4), 3: (0, 7), 8: (2, 7),
-          9: (1, 5), 10: (0, 2), 11: (0, 5), 12: (0, 3), 13: (0, 2),
+          9: (1, 5), 10: (0, 2), 11: (0, 5), 12: (0, 3), 13: (0, 4),
           14: (0, 3), 15: (0, 4), 16: (0, 2), 18: (0, 3), 19: (0, 4),
           20: (0, 3), 22: (0, 1), 32: (0, 2), 37: (0, 1), 42: (0, 1)}
 
@@ -128,10 +128,10 @@ class BadInputTest(kt.KafkaTestBase):
         n = self.node()
         # Unknown keys (one Kafka defines, one it does not); served keys
         # at versions outside their ranges (OffsetCommit v0-1 and
-        # LeaveGroup v3+ are not served).  Kafka closes, so do we.
+        # LeaveGroup v5+ are not served).  Kafka closes, so do we.
         for key, ver, body in [(99, 0, b""), (24, 0, b""), (10, 3, b""),
                                (22, 2, b""), (37, 2, b""), (8, 1, b""),
-                               (9, 0, b""), (13, 3, b""), (16, 3, b""),
+                               (9, 0, b""), (13, 5, b""), (16, 3, b""),
                                (0, 8, b""), (1, 11, b""), (3, 8, b""),
                                (2, 0, b"")]:
             self.closes(n, request(key, ver, 7, body), "api %d v%d" %

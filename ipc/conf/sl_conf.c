@@ -247,6 +247,68 @@ sl_conf_format(const sl_conf_key *k, const void *obj, char *out, size_t outlen)
     }
 }
 
+static void
+list_add(char *s, size_t len, const char *prefix, const char *name)
+{
+    size_t at = strlen(s);
+    if (at + 1 >= len)
+        return;
+    snprintf(s + at, len - at, "%s%s%s", at ? "," : "", prefix, name);
+}
+
+int
+sl_conf_diff(const sl_conf_key *tab, size_t n, const char *prefix,
+             const void *old, const void *fresh, char *live, size_t livelen,
+             char *restart, size_t restartlen)
+{
+    int count = 0;
+    for (size_t i = 0; i < n; i++) {
+        char a[SL_CONF_STR_MAX + 32], b[SL_CONF_STR_MAX + 32];
+        sl_conf_format(&tab[i], old, a, sizeof(a));
+        sl_conf_format(&tab[i], fresh, b, sizeof(b));
+        if (strcmp(a, b) == 0)
+            continue;
+        count++;
+        if (tab[i].reloadable)
+            list_add(live, livelen, prefix, tab[i].name);
+        else
+            list_add(restart, restartlen, prefix, tab[i].name);
+    }
+    return count;
+}
+
+void
+sl_conf_copy_reloadable(const sl_conf_key *tab, size_t n, void *dst,
+                        const void *src)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!tab[i].reloadable)
+            continue;
+        size_t len = tab[i].type == SL_CONF_I64   ? sizeof(int64_t)
+                     : tab[i].type == SL_CONF_STR ? SL_CONF_STR_MAX
+                                                  : sizeof(int);
+        memcpy((uint8_t *)dst + tab[i].offset,
+               (const uint8_t *)src + tab[i].offset, len);
+    }
+}
+
+void
+sl_conf_doc_rows(FILE *out, const sl_conf_key *tab, size_t n,
+                 const char *prefix)
+{
+    for (size_t i = 0; i < n; i++) {
+        const sl_conf_key *k = &tab[i];
+        fprintf(out, "| `%s%s` | %s | %s%s%s | %s | %s |\n", prefix, k->name,
+                k->type == SL_CONF_I64    ? "integer"
+                : k->type == SL_CONF_BOOL ? "boolean"
+                : k->type == SL_CONF_ENUM ? "choice"
+                                          : "string",
+                k->def[0] ? "`" : "", k->def[0] ? k->def : "(empty)",
+                k->def[0] ? "`" : "", k->reloadable ? "reloads" : "restart",
+                k->doc);
+    }
+}
+
 struct load_ctx {
     sl_conf_setter set;
     void *arg;

@@ -108,6 +108,29 @@ int sl_conf_apply_env(const sl_conf_key *tab, size_t n, const char *env_prefix,
                       const char *key_prefix, sl_conf_setter set, void *arg,
                       char *err, size_t errlen);
 
+/*
+ * Compare two settings structs of the same table: for every key whose
+ * value differs, append "<prefix><key>" to `live` (a reloadable key) or to
+ * `restart` (one that needs a restart), comma-separated.  Both strings
+ * must hold a C string on entry (possibly empty); they are truncated to
+ * their sizes.  Returns the number of keys that differ.
+ */
+int sl_conf_diff(const sl_conf_key *tab, size_t n, const char *prefix,
+                 const void *old, const void *fresh, char *live, size_t livelen,
+                 char *restart, size_t restartlen);
+
+/* Copy the value of every reloadable key of tab from src to dst. */
+void sl_conf_copy_reloadable(const sl_conf_key *tab, size_t n, void *dst,
+                             const void *src);
+
+/* One Markdown table row per key for a daemon's --config-doc:
+ * "| `<prefix>key` | type | default | SIGHUP | doc |", where the SIGHUP
+ * column says "reloads" for a reloadable key and "restart" otherwise. */
+void sl_conf_doc_rows(FILE *out, const sl_conf_key *tab, size_t n,
+                      const char *prefix);
+#define SL_CONF_DOC_HEADER                                                     \
+    "| key | type | default | on SIGHUP | meaning |\n|---|---|---|---|---|\n"
+
 /* ---- the daemons' command line (sl_conf_cli.c) ------------------------ */
 
 /* A shorthand flag: --<name> VALUE sets <key>. */
@@ -142,7 +165,9 @@ typedef struct sl_conf_cli {
  * shorthands in order — so file < environment < flags.  Returns 0 to go
  * on; 1 when --help, --version or --config-doc printed what was asked
  * (exit 0); 2 on an error, already printed as "<prog>: why" (exit 2).
- * Uses getopt_long: call once per process.
+ * Uses getopt_long (and resets it first), so a daemon may call it again
+ * on SIGHUP to re-read the file and the environment with the same
+ * command line into fresh settings.
  */
 int sl_conf_cli_parse(const sl_conf_cli *cli, int argc, char **argv);
 

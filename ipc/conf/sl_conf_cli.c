@@ -58,6 +58,7 @@ sl_conf_cli_parse(const sl_conf_cli *cli, int argc, char **argv)
             rc = fail(cli, "", err);
     }
     int c;
+    optind = 0; /* glibc: start afresh, also on a second call */
     while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         char kv[SL_CONF_STR_MAX + 128];
         switch (c) {

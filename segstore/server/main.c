@@ -4,7 +4,8 @@
  *   sluice-segstore --data DIR --ipc URL [--config FILE] [--set KEY=VALUE]...
  *
  * Runs in the foreground, logs to stderr; SIGTERM/SIGINT shut down cleanly
- * (pending appends answered, every log synced and checkpointed).
+ * (pending appends answered, every log synced and checkpointed); SIGHUP
+ * reloads what can change live (docs/configuration.md says which keys).
  */
 #include "ss_server.h"
 
@@ -38,11 +39,28 @@ usage(FILE *out)
             "  --help, --version\n");
 }
 
+static sl_conf_cli g_cli;
+static int g_argc;
+static char **g_argv;
+
 /* sl_conf_setter over ss_config_set (topic.* keys go to the defaults). */
 static int
 config_set(void *arg, const char *kv, char *err, size_t errlen)
 {
     return ss_config_set(arg, kv, err, errlen);
+}
+
+/* SIGHUP (ss_server_run): the command line parsed again into fresh
+ * settings, re-reading the config file and the environment. */
+static int
+reload(void *arg, ss_config *fresh, char *err, size_t errlen)
+{
+    (void)arg;
+    ss_config_defaults(fresh);
+    g_cli.arg = fresh;
+    if (sl_conf_cli_parse(&g_cli, g_argc, g_argv) != 0)
+        return SL_E_INVAL;
+    return ss_config_finish(fresh, err, errlen);
 }
 
 int
@@ -55,7 +73,7 @@ main(int argc, char **argv)
     };
     static ss_config cfg;
     ss_config_defaults(&cfg);
-    sl_conf_cli cli = {
+    g_cli = (sl_conf_cli){
         .prog = "sluice-segstore",
         .version = SLUICE_VERSION,
         .flags = flags,
@@ -67,7 +85,9 @@ main(int argc, char **argv)
         .usage = usage,
         .config_doc = ss_config_doc,
     };
-    int rc = sl_conf_cli_parse(&cli, argc, argv);
+    g_argc = argc;
+    g_argv = argv;
+    int rc = sl_conf_cli_parse(&g_cli, argc, argv);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     char err[1024];
@@ -75,5 +95,5 @@ main(int argc, char **argv)
         fprintf(stderr, "sluice-segstore: %s\n", err);
         return 2;
     }
-    return ss_server_run(&cfg);
+    return ss_server_run(&cfg, reload, NULL);
 }

@@ -31,11 +31,11 @@ const sl_conf_key ss_config_keys[] = {
     {"log.level", SL_CONF_STR, F(log_level), 0, 0, "info", 1, NULL,
      "debug, info, warn or error."},
     {"checkpoint.interval.ms", SL_CONF_I64, F(checkpoint_ms), 100, 3600000,
-     "5000", 0, NULL,
+     "5000", 1, NULL,
      "How often active segments' indexes are checkpointed; recovery scans "
      "only what was written after the last checkpoint."},
     {"retention.check.interval.ms", SL_CONF_I64, F(retention_check_ms), 100,
-     86400000, "30000", 0, NULL,
+     86400000, "30000", 1, NULL,
      "How often retention and segment.ms rolling run."},
     {"ipc.max.message.bytes", SL_CONF_I64, F(max_msg), 1 << 20, 1 << 30,
      "67108864", 0, NULL, "Largest IPC request or reply."},
@@ -135,24 +135,10 @@ ss_config_finish(ss_config *c, char *err, size_t errlen)
     return 0;
 }
 
-static void
-doc_table(FILE *out, const sl_conf_key *t, size_t n, const char *prefix)
-{
-    for (size_t i = 0; i < n; i++) {
-        fprintf(out, "| `%s%s` | %s | %s%s%s | %s |\n", prefix, t[i].name,
-                t[i].type == SL_CONF_I64    ? "integer"
-                : t[i].type == SL_CONF_BOOL ? "boolean"
-                : t[i].type == SL_CONF_ENUM ? "choice"
-                                            : "string",
-                t[i].def[0] ? "`" : "", t[i].def[0] ? t[i].def : "(empty)",
-                t[i].def[0] ? "`" : "", t[i].doc);
-    }
-}
-
 void
 ss_config_doc(FILE *out)
 {
-    fprintf(out, "| key | type | default | meaning |\n|---|---|---|---|\n");
-    doc_table(out, ss_config_keys, ss_config_keys_len, "");
-    doc_table(out, ss_topic_conf, ss_topic_conf_len, "topic.");
+    fputs(SL_CONF_DOC_HEADER, out);
+    sl_conf_doc_rows(out, ss_config_keys, ss_config_keys_len, "");
+    sl_conf_doc_rows(out, ss_topic_conf, ss_topic_conf_len, "topic.");
 }

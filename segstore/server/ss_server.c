@@ -1185,6 +1185,70 @@ on_signal(uv_signal_t *sig, int signum)
     uv_timer_start(&s->stop_timer, on_stop_timer, 20, 20);
 }
 
+/*
+ * SIGHUP: the settings as they would be at start now, compared key by key
+ * with the running ones.  What the table marks reloadable is applied:
+ * log.level, the checkpoint and retention timers, and the topic.* defaults
+ * (every topic re-resolved over them, its own overrides still winning).
+ * One line names what changed live and what needs a restart.
+ */
+static void
+on_sighup(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    ss_server *s = sig->data;
+    if (s->reload == NULL || s->stopping)
+        return;
+    ss_config *fresh = malloc(sizeof(*fresh));
+    char err[1024] = "";
+    if (fresh == NULL) {
+        sl_log(SL_LOG_ERROR, "SS-RELOAD", "out of memory; nothing reloaded");
+        return;
+    }
+    if (s->reload(s->reload_arg, fresh, err, sizeof(err)) != 0) {
+        sl_log(SL_LOG_ERROR, "SS-RELOAD", "%s; nothing reloaded",
+               err[0] ? err
+                      : "configuration invalid (the line above says "
+                        "why)");
+        free(fresh);
+        return;
+    }
+    char live[2048] = "", restart[1024] = "";
+    ss_config *c = s->cfg;
+    /* The start-up derives an empty ipc.url from the data directory. */
+    if (fresh->ipc[0] == 0)
+        snprintf(fresh->ipc, sizeof(fresh->ipc), "ipc://%.200s/segstore.sock",
+                 s->data_dir);
+    sl_conf_diff(ss_config_keys, ss_config_keys_len, "", c, fresh, live,
+                 sizeof(live), restart, sizeof(restart));
+    sl_conf_diff(ss_topic_conf, ss_topic_conf_len, "topic.", &c->topic,
+                 &fresh->topic, live, sizeof(live), restart, sizeof(restart));
+    int64_t ck = c->checkpoint_ms, rt = c->retention_check_ms;
+    pthread_mutex_lock(&s->mu);
+    sl_conf_copy_reloadable(ss_config_keys, ss_config_keys_len, c, fresh);
+    c->topic = fresh->topic;
+    if (ss_store_set_defaults(s->store, &c->topic) != 0)
+        sl_log(SL_LOG_WARN, "SS-RELOAD",
+               "some topics' own configs do not fit the new defaults; they "
+               "keep their previous settings");
+    pthread_mutex_unlock(&s->mu);
+    if (c->checkpoint_ms != ck)
+        uv_timer_start(&s->ckpt_timer, on_ckpt, (uint64_t)c->checkpoint_ms,
+                       (uint64_t)c->checkpoint_ms);
+    if (c->retention_check_ms != rt)
+        uv_timer_start(&s->retain_timer, on_retain,
+                       (uint64_t)c->retention_check_ms,
+                       (uint64_t)c->retention_check_ms);
+    /* Say it at the more verbose of the old and the new level. */
+    int old = sl_log_level(), nl = sl_log_level_parse(c->log_level);
+    sl_log_set_level(SL_MIN(old, nl));
+    sl_log(restart[0] ? SL_LOG_WARN : SL_LOG_INFO, "SS-RELOAD",
+           "reloaded=%s restart-needed=%s", live[0] ? live : "none",
+           restart[0] ? restart : "none");
+    sl_log_set_level(nl);
+    free(fresh);
+}
+
 /* ---- start-up
  * ---------------------------------------------------------------------- */
 
@@ -1347,7 +1411,7 @@ open_sockets(ss_server *s, char *err, size_t errlen)
 }
 
 int
-ss_server_run(ss_config *cfg)
+ss_server_run(ss_config *cfg, ss_config_reload_fn *reload, void *arg)
 {
     static ss_server srv;
     ss_server *s = &srv;
@@ -1355,6 +1419,8 @@ ss_server_run(ss_config *cfg)
     int rc;
     memset(s, 0, sizeof(*s));
     s->cfg = cfg;
+    s->reload = reload;
+    s->reload_arg = arg;
     s->lock_fd = -1;
     s->exit_code = 1;
     sl_log_set_level(sl_log_level_parse(cfg->log_level));
@@ -1494,6 +1560,9 @@ ss_server_run(ss_config *cfg)
     s->sigint.data = s->sigterm.data = s;
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_init(&s->loop, &s->sighup);
+    s->sighup.data = s;
+    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
     if (ss__metrics_start(s, err, sizeof(err)) != 0) {
         sl_log(SL_LOG_ERROR, "SS-START", "%s", err);
         goto out;

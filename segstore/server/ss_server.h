@@ -52,7 +52,14 @@ int ss_config_finish(ss_config *c, char *err, size_t errlen);
 /* Write every key with its default and doc as Markdown (docs). */
 void ss_config_doc(FILE *out);
 
-/* Run the server until SIGTERM/SIGINT.  Returns the process exit code. */
-int ss_server_run(ss_config *cfg);
+/* Fill fresh with the settings as they would be at start now (file,
+ * environment, command line) and finish them; 0, or non-zero when they
+ * are invalid (err says why, or it was already printed). */
+typedef int ss_config_reload_fn(void *arg, ss_config *fresh, char *err,
+                                size_t errlen);
+
+/* Run the server until SIGTERM/SIGINT; SIGHUP calls reload and applies
+ * the keys that can change live.  Returns the process exit code. */
+int ss_server_run(ss_config *cfg, ss_config_reload_fn *reload, void *arg);
 
 #endif /* SS_SERVER_H */

@@ -76,7 +76,9 @@ struct ss_server {
     ss_config *cfg;
     pthread_mutex_t mu; /* guards everything below but the loop */
     uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
+    ss_config_reload_fn *reload; /* SIGHUP: fresh settings from main */
+    void *reload_arg;
     uv_timer_t ckpt_timer, retain_timer, interval_timer, stop_timer;
     nng_socket rep, pub;
     ss_ctx *ctxs;

@@ -374,6 +374,27 @@ load_topic(ss_store *st, const char *name, char *err, size_t errlen)
 }
 
 int
+ss_store_set_defaults(ss_store *st, const ss_log_cfg *defaults)
+{
+    st->defaults = *defaults;
+    int bad = 0;
+    for (size_t i = 0; i < st->ntopics; i++) {
+        ss_topic *t = st->topics[i];
+        ss_log_cfg keep = t->cfg;
+        char err[256];
+        if (topic_resolve(t, &st->defaults, err, sizeof(err)) != 0) {
+            /* Its overrides were valid when loaded; keep what it had. */
+            t->cfg = keep;
+            bad++;
+            continue;
+        }
+        for (int32_t p = 0; p < t->partitions; p++)
+            ss_log_set_cfg(t->logs[p], &t->cfg);
+    }
+    return bad ? SL_E_INVAL : 0;
+}
+
+int
 ss_store_open(const char *data_dir, const ss_log_cfg *defaults, ss_store **out,
               char *err, size_t errlen)
 {

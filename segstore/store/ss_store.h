@@ -38,6 +38,11 @@ int ss_store_open(const char *data_dir, const ss_log_cfg *defaults,
                   ss_store **out, char *err, size_t errlen);
 /* Close every log (sync + checkpoint) and free.  NULL is fine. */
 int ss_store_close(ss_store *st);
+/* Replace the topic defaults (topic.* keys) and re-resolve every topic's
+ * config over them, its own overrides still winning; each partition's log
+ * gets the new settings for what it does next (rolls, retention, limits).
+ * Owner thread. */
+int ss_store_set_defaults(ss_store *st, const ss_log_cfg *defaults);
 
 /*
  * Create a topic with n partitions and config overrides.  Validation

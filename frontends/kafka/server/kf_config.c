@@ -20,34 +20,34 @@ const sl_conf_key kf_config_keys[] = {
      "Address the Kafka listener binds, HOST:PORT or [V6]:PORT."},
     {"metrics.listen", SL_CONF_STR, F(metrics_listen), 0, 0, "", 0, NULL,
      "HOST:PORT of the Prometheus /metrics HTTP endpoint; empty: none."},
-    {"advertise", SL_CONF_STR, F(advertise), 0, 0, "", 0, NULL,
+    {"advertise", SL_CONF_STR, F(advertise), 0, 0, "", 1, NULL,
      "HOST:PORT that Metadata gives clients as the one broker (the load "
      "balancer's address when there is one). Empty: the listen address, "
      "with a wildcard host replaced by localhost."},
-    {"log.level", SL_CONF_STR, F(log_level), 0, 0, "info", 0, NULL,
+    {"log.level", SL_CONF_STR, F(log_level), 0, 0, "info", 1, NULL,
      "debug, info, warn or error."},
     {"node.id", SL_CONF_I64, F(node_id), 0, 1 << 30, "1", 0, NULL,
      "Broker id in Metadata: the leader, replica and ISR of every "
      "partition, and the controller."},
-    {"auto.create.topics.enable", SL_CONF_BOOL, F(auto_create), 0, 0, "true", 0,
+    {"auto.create.topics.enable", SL_CONF_BOOL, F(auto_create), 0, 0, "true", 1,
      NULL,
      "Create an unknown topic on Produce, and on Metadata when the request "
      "allows it (always before Metadata v4)."},
-    {"num.partitions", SL_CONF_I64, F(num_partitions), 1, 100000, "1", 0, NULL,
+    {"num.partitions", SL_CONF_I64, F(num_partitions), 1, 100000, "1", 1, NULL,
      "Partitions of an auto-created topic, and of CreateTopics with "
      "num_partitions -1."},
     {"max.request.bytes", SL_CONF_I64, F(max_request_bytes), 1024, 1 << 30,
-     "104857600", 0, NULL,
+     "104857600", 1, NULL,
      "Largest request frame; a size prefix above it (or negative) closes "
      "the connection. Bounds each connection's input buffer too."},
     {"fetch.max.wait.cap.ms", SL_CONF_I64, F(fetch_wait_cap_ms), 0, 3600000,
-     "30000", 0, NULL,
+     "30000", 1, NULL,
      "Upper bound on a Fetch's max_wait_ms: a long poll never waits longer."},
     {"connection.max.output.bytes", SL_CONF_I64, F(conn_max_out), 65536,
      1 << 30, "16777216", 0, NULL,
      "Queued response bytes per connection before its input is paused."},
     {"connection.max.inflight", SL_CONF_I64, F(conn_max_inflight), 1, 4096,
-     "64", 0, NULL,
+     "64", 1, NULL,
      "Requests per connection being worked on at once; input is paused "
      "beyond it."},
     {"segstore.timeout.ms", SL_CONF_I64, F(ipc_timeout_ms), 100, 600000,
@@ -69,7 +69,7 @@ const sl_conf_key kf_config_keys[] = {
      "requests give up 30 s after it with COORDINATOR_NOT_AVAILABLE, so "
      "nothing waits for segstore forever."},
     {"shutdown.timeout.ms", SL_CONF_I64, F(shutdown_timeout_ms), 0, 600000,
-     "10000", 0, NULL,
+     "10000", 1, NULL,
      "On SIGTERM, how long requests in flight may take before connections "
      "are closed regardless."},
 };
@@ -157,14 +157,6 @@ kf_config_finish(kf_config *c, char *err, size_t errlen)
 void
 kf_config_doc(FILE *out)
 {
-    fprintf(out, "| key | type | default | meaning |\n|---|---|---|---|\n");
-    for (size_t i = 0; i < kf_config_keys_len; i++) {
-        const sl_conf_key *k = &kf_config_keys[i];
-        fprintf(out, "| `%s` | %s | %s%s%s | %s |\n", k->name,
-                k->type == SL_CONF_I64    ? "integer"
-                : k->type == SL_CONF_BOOL ? "boolean"
-                                          : "string",
-                k->def[0] ? "`" : "", k->def[0] ? k->def : "(empty)",
-                k->def[0] ? "`" : "", k->doc);
-    }
+    fputs(SL_CONF_DOC_HEADER, out);
+    sl_conf_doc_rows(out, kf_config_keys, kf_config_keys_len, "");
 }

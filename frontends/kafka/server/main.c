@@ -18,8 +18,12 @@
 
 static kf_config g_cfg;
 static kf_server g_srv;
-static uv_signal_t g_sigterm, g_sigint;
+static uv_signal_t g_sigterm, g_sigint, g_sighup;
 static int g_signalled;
+/* The command line, parsed again on SIGHUP. */
+static sl_conf_cli g_cli;
+static int g_argc;
+static char **g_argv;
 
 static void
 usage(FILE *out)
@@ -54,6 +58,7 @@ on_stopped(void *arg)
      * and the process is about to exit anyway. */
     uv_close((uv_handle_t *)&g_sigterm, NULL);
     uv_close((uv_handle_t *)&g_sigint, NULL);
+    uv_close((uv_handle_t *)&g_sighup, NULL);
     uv_stop(loop);
 }
 
@@ -66,6 +71,49 @@ on_signal(uv_signal_t *h, int signum)
     }
     sl_log(SL_LOG_INFO, "KF-STOP", "signal %d: stopping", signum);
     kf_server_stop(&g_srv, on_stopped, h->loop);
+}
+
+/*
+ * SIGHUP: read the config file, the environment and the command line again
+ * (same precedence as at start) into fresh settings; apply the keys the
+ * table marks reloadable (log.level, advertise, auto-create, limits read
+ * per request) and log one line naming what changed live and what needs a
+ * restart.  An invalid file changes nothing.
+ */
+static void
+on_sighup(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    kf_config fresh;
+    char err[1024];
+    kf_config_defaults(&fresh);
+    g_cli.arg = &fresh;
+    int rc = sl_conf_cli_parse(&g_cli, g_argc, g_argv);
+    if (rc == 0 && kf_config_finish(&fresh, err, sizeof(err)) != 0) {
+        sl_log(SL_LOG_ERROR, "KF-RELOAD", "%s; nothing reloaded", err);
+        return;
+    }
+    if (rc != 0) {
+        sl_log(SL_LOG_ERROR, "KF-RELOAD",
+               "configuration invalid (the line above says why); nothing "
+               "reloaded");
+        return;
+    }
+    char live[1024] = "", restart[1024] = "";
+    sl_conf_diff(kf_config_keys, kf_config_keys_len, "", &g_cfg, &fresh, live,
+                 sizeof(live), restart, sizeof(restart));
+    sl_conf_copy_reloadable(kf_config_keys, kf_config_keys_len, &g_cfg, &fresh);
+    /* Derived from advertise (and listen, when advertise is empty). */
+    memcpy(g_cfg.adv_host, fresh.adv_host, sizeof(g_cfg.adv_host));
+    g_cfg.adv_port = fresh.adv_port;
+    /* Say it at the more verbose of the old and the new level. */
+    int old = sl_log_level(), nl = sl_log_level_parse(g_cfg.log_level);
+    sl_log_set_level(SL_MIN(old, nl));
+    sl_log(restart[0] ? SL_LOG_WARN : SL_LOG_INFO, "KF-RELOAD",
+           "reloaded=%s restart-needed=%s", live[0] ? live : "none",
+           restart[0] ? restart : "none");
+    sl_log_set_level(nl);
 }
 
 /* sl_conf_setter over kf_config_set. */
@@ -86,7 +134,7 @@ main(int argc, char **argv)
         {NULL, NULL},
     };
     kf_config_defaults(&g_cfg);
-    sl_conf_cli cli = {
+    g_cli = (sl_conf_cli){
         .prog = "sluice-kafka",
         .version = SLUICE_VERSION,
         .flags = flags,
@@ -96,7 +144,9 @@ main(int argc, char **argv)
         .usage = usage,
         .config_doc = kf_config_doc,
     };
-    int rc = sl_conf_cli_parse(&cli, argc, argv);
+    g_argc = argc;
+    g_argv = argv;
+    int rc = sl_conf_cli_parse(&g_cli, argc, argv);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     char err[1024];
@@ -118,6 +168,8 @@ main(int argc, char **argv)
     uv_signal_init(loop, &g_sigint);
     uv_signal_start(&g_sigterm, on_signal, SIGTERM);
     uv_signal_start(&g_sigint, on_signal, SIGINT);
+    uv_signal_init(loop, &g_sighup);
+    uv_signal_start(&g_sighup, on_sighup, SIGHUP);
     uv_run(loop, UV_RUN_DEFAULT);
     const kf_stats *st = &g_srv.st;
     sl_log(SL_LOG_INFO, "KF-STATS",

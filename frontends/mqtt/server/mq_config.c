@@ -18,7 +18,7 @@ const sl_conf_key mq_config_keys[] = {
      "Address the MQTT listener binds, HOST:PORT or [V6]:PORT."},
     {"metrics.listen", SL_CONF_STR, F(metrics_listen), 0, 0, "", 0, NULL,
      "HOST:PORT of the Prometheus /metrics HTTP endpoint; empty: none."},
-    {"log.level", SL_CONF_STR, F(log_level), 0, 0, "info", 0, NULL,
+    {"log.level", SL_CONF_STR, F(log_level), 0, 0, "info", 1, NULL,
      "debug, info, warn or error."},
     {"mqtt.log.topic", SL_CONF_STR, F(log_topic), 0, 0, "mqtt", 0, NULL,
      "Log topic that carries every MQTT message (created at start when "
@@ -143,14 +143,6 @@ mq_config_finish(mq_config *c, char *err, size_t errlen)
 void
 mq_config_doc(FILE *out)
 {
-    fprintf(out, "| key | type | default | meaning |\n|---|---|---|---|\n");
-    for (size_t i = 0; i < mq_config_keys_len; i++) {
-        const sl_conf_key *k = &mq_config_keys[i];
-        fprintf(out, "| `%s` | %s | %s%s%s | %s |\n", k->name,
-                k->type == SL_CONF_I64    ? "integer"
-                : k->type == SL_CONF_BOOL ? "boolean"
-                                          : "string",
-                k->def[0] ? "`" : "", k->def[0] ? k->def : "(empty)",
-                k->def[0] ? "`" : "", k->doc);
-    }
+    fputs(SL_CONF_DOC_HEADER, out);
+    sl_conf_doc_rows(out, mq_config_keys, mq_config_keys_len, "");
 }

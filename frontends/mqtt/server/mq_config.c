@@ -27,7 +27,13 @@ const sl_conf_key mq_config_keys[] = {
      "Mapping rules FILTER=TOPIC[;FILTER=TOPIC...]: an MQTT topic matching "
      "the first FILTER goes to log topic TOPIC (created like "
      "mqtt.log.topic); others to mqtt.log.topic. Every instance of a "
-     "cluster needs the same rules."},
+     "cluster needs the same rules. For more rules, or partitions, topic "
+     "configs and Kafka-to-MQTT options per log topic, use "
+     "mqtt.log.rules.file instead."},
+    {"mqtt.log.rules.file", SL_CONF_STR, F(log_rules_file), 0, 0, "", 0, NULL,
+     "Mapping rules file, one rule per line: FILTER LOG-TOPIC "
+     "[partitions=N] [qos=0|1|2] [topic.header=H] [TOPIC-CONFIG=VALUE...] "
+     "(docs/bridging.md); empty: none. Exclusive with mqtt.log.rules."},
     {"mqtt.log.partitions", SL_CONF_I64, F(log_partitions), 1, 10000, "8", 0,
      NULL,
      "Partitions of the log topic when this process creates it; an "

@@ -67,6 +67,14 @@ collect(void *arg, sl_metrics_out *out)
                     (double)st->takeovers);
     sl_metrics_emit(out, SL_METRIC_COUNTER, "sluice_mqtt_wills_total",
                     "Will messages published.", "", (double)st->wills);
+    for (size_t i = 0; i < MQ_SKIP_N; i++) {
+        snprintf(lb, sizeof(lb), "reason=\"%s\"", mq_skip_reasons[i]);
+        sl_metrics_emit(out, SL_METRIC_COUNTER,
+                        "sluice_mqtt_records_skipped_total",
+                        "Log records not delivered over MQTT (no usable MQTT "
+                        "topic, undecodable, compressed), by reason.",
+                        lb, (double)st->skipped[i]);
+    }
 }
 
 int
@@ -75,6 +83,11 @@ mq__metrics_start(mq_server *s, char *err, size_t errlen)
     s->metrics = sl_metrics_new();
     if (s->metrics == NULL || sl_metrics_collector(s->metrics, collect, s) != 0)
         return -ENOMEM;
+    s->h_deliver = sl_metrics_histogram(
+        s->metrics, "sluice_mqtt_publish_to_deliver_seconds",
+        "From a log record's timestamp to its PUBLISH written to a "
+        "subscriber (first sends, not resends).",
+        "", sl_metrics_latency_buckets, sl_metrics_latency_nbuckets);
     if (s->cfg->metrics_listen[0] == 0)
         return 0;
     int rc = sl_metrics_http_start(s->loop, s->cfg->metrics_listen, s->metrics,

@@ -69,22 +69,6 @@ mq__gp(const mq_server *s, sl_slice topic, int32_t part)
     return -1;
 }
 
-/* Kafka's topic name rule, which segstore enforces too. */
-static bool
-log_topic_valid(const char *n)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len > 249 || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = n[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 static int
 add_ltopic(mq_server *s, const char *name, size_t n)
 {
@@ -98,40 +82,84 @@ add_ltopic(mq_server *s, const char *name, size_t n)
     return s->nlt++;
 }
 
-/* Parse mqtt.log.rules: FILTER=TOPIC[;FILTER=TOPIC...]. */
+static int read_file(const char *path, sl_buf *out);
+
+/*
+ * The mapping rules: mqtt.log.rules (inline, FILTER=TOPIC;...) or
+ * mqtt.log.rules.file (mq_rules.h), not both.  Log topic 0 is
+ * mqtt.log.topic; the rules' topics follow in the order first named.
+ */
 static int
 parse_rules(mq_server *s, char *err, size_t errlen)
 {
-    add_ltopic(s, s->cfg->log_topic, strlen(s->cfg->log_topic));
-    const char *p = s->cfg->log_rules;
-    while (*p != 0) {
-        const char *end = strchr(p, ';');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        if (len == 0) {
-            p += end ? 1 : 0;
-            continue;
-        }
-        if (eq == NULL || eq == p || (size_t)(eq - p) >= SL_CONF_STR_MAX ||
-            s->nrules == MQ_MAX_LTOPICS) {
-            snprintf(err, errlen, "mqtt.log.rules: bad rule '%.*s'", (int)len,
-                     p);
-            return SL_E_INVAL;
-        }
-        mq_rule *r = &s->rules[s->nrules];
-        memcpy(r->filter, p, (size_t)(eq - p));
-        r->filter[eq - p] = 0;
-        size_t tn = len - (size_t)(eq - p) - 1;
-        r->t = add_ltopic(s, eq + 1, tn);
-        if (mq_topic_filter_check(sl_slice_str(r->filter)) != 0 || r->t < 0 ||
-            !log_topic_valid(s->lt[r->t].name)) {
-            snprintf(err, errlen, "mqtt.log.rules: bad rule '%.*s'", (int)len,
-                     p);
-            return SL_E_INVAL;
-        }
-        s->nrules++;
-        p += len + (end ? 1 : 0);
+    const mq_config *cfg = s->cfg;
+    char why[384];
+    int rc = 0;
+    if (!mq_rules_topic_valid(sl_slice_str(cfg->log_topic))) {
+        snprintf(err, errlen,
+                 "mqtt.log.topic=%s: a log topic name is 1..249 of a-z A-Z "
+                 "0-9 . _ -",
+                 cfg->log_topic);
+        return SL_E_INVAL;
     }
+    add_ltopic(s, cfg->log_topic, strlen(cfg->log_topic));
+    if (cfg->log_rules[0] != 0 && cfg->log_rules_file[0] != 0) {
+        snprintf(err, errlen,
+                 "mqtt.log.rules=%s: set either mqtt.log.rules or "
+                 "mqtt.log.rules.file (%s), not both",
+                 cfg->log_rules, cfg->log_rules_file);
+        return SL_E_INVAL;
+    }
+    if (cfg->log_rules_file[0] != 0) {
+        sl_buf b = {0};
+        rc = read_file(cfg->log_rules_file, &b);
+        if (rc == 0)
+            rc = mq_rules_parse(sl_slice_make(b.p, b.n), &s->map, why,
+                                sizeof(why));
+        else
+            snprintf(why, sizeof(why), "%s", sl_strerror(rc));
+        sl_buf_fini(&b);
+        if (rc != 0) {
+            snprintf(err, errlen, "mqtt.log.rules.file=%s: %s",
+                     cfg->log_rules_file, why);
+            return SL_E_INVAL;
+        }
+    } else if (cfg->log_rules[0] != 0) {
+        rc = mq_rules_parse_inline(sl_slice_str(cfg->log_rules), &s->map, why,
+                                   sizeof(why));
+        if (rc != 0) {
+            snprintf(err, errlen, "mqtt.log.rules=%s: %s", cfg->log_rules, why);
+            return SL_E_INVAL;
+        }
+    }
+    for (size_t i = 0; i < s->map.ntopics; i++) {
+        const mq_rule_topic *rt = &s->map.topics[i];
+        int t = add_ltopic(s, rt->name, strlen(rt->name));
+        if (t < 0) {
+            snprintf(err, errlen, "mqtt.log.rules: too many log topics");
+            return SL_E_INVAL;
+        }
+        s->lt[t].spec = rt;
+    }
+    for (int t = 0; t < s->nlt; t++) {
+        const mq_rule_topic *rt = s->lt[t].spec;
+        s->lt[t].qos_default = rt && rt->qos > 0 ? (uint8_t)rt->qos : 0;
+        s->lt[t].topic_header = rt ? rt->topic_header : NULL;
+    }
+    if (s->map.nrules > 0) {
+        s->rules = calloc(s->map.nrules, sizeof(*s->rules));
+        if (s->rules == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < s->map.nrules; i++) {
+        const mq_rule_ent *e = &s->map.rules[i];
+        const char *tn = s->map.topics[e->topic].name;
+        s->rules[i].filter = e->filter;
+        s->rules[i].t = add_ltopic(s, tn, strlen(tn));
+    }
+    s->nrules = (int)s->map.nrules;
     return 0;
 }
 
@@ -1175,6 +1203,12 @@ on_describe(void *arg, int rc, const ipc_hdr *h, sl_slice body)
         start_retry(s, "describe a log topic", rc);
         return;
     }
+    if (l->spec != NULL && l->spec->partitions > 0 &&
+        l->spec->partitions != m.partitions)
+        sl_log(SL_LOG_WARN, "MQ-START",
+               "log topic %s exists with %d partitions, the rules say %d: "
+               "kept as it is",
+               l->name, (int)m.partitions, (int)l->spec->partitions);
     l->nparts = m.partitions;
     free(l->hw0);
     l->hw0 = calloc((size_t)l->nparts, sizeof(int64_t));
@@ -1234,7 +1268,17 @@ static void
 on_create(void *arg, int rc, const ipc_hdr *h, sl_slice body)
 {
     mq_server *s = arg;
-    (void)body;
+    if (rc == 0 && (h->status == SL_E_INVAL || h->status == SL_E_UNSUPPORTED)) {
+        /* The rules asked for something segstore refuses (a topic config
+         * it does not know, a bad value): a configuration error. */
+        sl_slice why = sl_slice_str("");
+        ipc_err_decode(body, &why);
+        sl_log(SL_LOG_ERROR, "MQ-CONFIG",
+               "log topic %s cannot be created as the mapping rules say: "
+               "%.*s",
+               s->lt[s->setup_i].name, (int)why.n, (const char *)why.p);
+        exit(1);
+    }
     if (rc == 0 && h->status != 0 && h->status != SL_E_EXISTS)
         rc = h->status;
     if (rc != 0) {
@@ -1262,10 +1306,21 @@ setup_topic(mq_server *s)
     char mmb[32];
     snprintf(mmb, sizeof(mmb), "%lld",
              (long long)s->cfg->max_packet + (256 << 10) + 65536);
-    ipc_kv conf = {sl_slice_str("max.message.bytes"), sl_slice_str(mmb)};
-    int rc =
-        ipc_topic_create_req_encode(&b, sl_slice_str(s->lt[s->setup_i].name),
-                                    (int32_t)s->cfg->log_partitions, &conf, 1);
+    const mq_ltopic *l = &s->lt[s->setup_i];
+    ipc_kv conf[1 + MQ_RULES_MAX_CONF];
+    size_t nconf = 0;
+    conf[nconf++] =
+        (ipc_kv){sl_slice_str("max.message.bytes"), sl_slice_str(mmb)};
+    int32_t parts = (int32_t)s->cfg->log_partitions;
+    if (l->spec != NULL) {
+        if (l->spec->partitions > 0)
+            parts = l->spec->partitions;
+        for (size_t i = 0; i < l->spec->nconf; i++)
+            conf[nconf++] = (ipc_kv){sl_slice_str(l->spec->conf[i].key),
+                                     sl_slice_str(l->spec->conf[i].value)};
+    }
+    int rc = ipc_topic_create_req_encode(&b, sl_slice_str(l->name), parts, conf,
+                                         nconf);
     if (rc == 0)
         rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_create, s);
     sl_buf_fini(&b);
@@ -1501,6 +1556,11 @@ fe_done(void *arg)
     uv_close((uv_handle_t *)&s->flush_check, NULL);
     sl_metrics_free(s->metrics);
     s->metrics = NULL;
+    s->h_deliver = NULL;
+    free(s->rules);
+    s->rules = NULL;
+    s->nrules = 0;
+    mq_rules_free(&s->map);
     if (s->stopped)
         s->stopped(s->stopped_arg);
 }

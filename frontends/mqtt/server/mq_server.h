@@ -31,6 +31,7 @@
 #include "ipc_client.h"
 #include "mq_auth.h"
 #include "mq_codec.h"
+#include "mq_rules.h"
 #include "sl_batch.h"
 #include "sl_conf.h"
 
@@ -65,6 +66,7 @@ typedef struct mq_config {
     int64_t sys_interval;
     int64_t session_memory_s;
     char log_rules[SL_CONF_STR_MAX];
+    char log_rules_file[SL_CONF_STR_MAX];
 } mq_config;
 
 extern const sl_conf_key mq_config_keys[];
@@ -106,6 +108,7 @@ typedef struct mq_msg {
     sl_slice cid; /* publisher (No Local) */
     mq_prop *uprops;
     size_t nuprops;
+    bool has_qos;   /* an mqtt.qos header was there */
     int32_t part;   /* -1 when not from the log */
     int64_t offset; /* */
     int64_t ts;     /* record timestamp, ms (0 when unknown) */
@@ -298,6 +301,18 @@ typedef struct mq_append {
     size_t nrec;
 } mq_append;
 
+/* Why a log record was not delivered over MQTT (mq_srv_deliver.c). */
+enum {
+    MQ_SKIP_NO_KEY = 0,    /* null key (and no topic header) */
+    MQ_SKIP_EMPTY_KEY,     /* empty key */
+    MQ_SKIP_INVALID_TOPIC, /* wildcards, NUL, invalid UTF-8 */
+    MQ_SKIP_TOO_LONG,      /* over 65535 bytes */
+    MQ_SKIP_BAD_RECORD,    /* headers that do not decode */
+    MQ_SKIP_COMPRESSED,    /* in a compressed batch */
+    MQ_SKIP_N
+};
+extern const char *const mq_skip_reasons[MQ_SKIP_N];
+
 typedef struct mq_stats {
     uint64_t conns;
     uint64_t connects;
@@ -318,6 +333,7 @@ typedef struct mq_stats {
     uint64_t acl_denied;
     uint64_t evicted; /* offline sessions dropped from memory (in KV) */
     uint64_t open_conns;
+    uint64_t skipped[MQ_SKIP_N]; /* log records not deliverable, by reason */
 } mq_stats;
 
 #define MQ_SMAP_BITS 12
@@ -327,6 +343,10 @@ typedef struct mq_stats {
  * so); hw0 holds where they ended at start. */
 typedef struct mq_ltopic {
     char name[SL_CONF_STR_MAX];
+    /* from the rules: options of this topic (NULL: none) */
+    const mq_rule_topic *spec;
+    uint8_t qos_default;      /* records without an mqtt.qos header */
+    const char *topic_header; /* NULL: the MQTT topic is the key */
     int32_t nparts;
     int32_t base;
     int64_t *hw0;
@@ -334,11 +354,11 @@ typedef struct mq_ltopic {
 
 /* A mapping rule: MQTT topics matching filter go to log topic t. */
 typedef struct mq_rule {
-    char filter[SL_CONF_STR_MAX];
+    const char *filter; /* owned by s->map */
     int t;
 } mq_rule;
 
-#define MQ_MAX_LTOPICS 16
+#define MQ_MAX_LTOPICS (MQ_RULES_MAX_TOPICS + 1)
 
 struct mq_server {
     const mq_config *cfg;
@@ -357,7 +377,8 @@ struct mq_server {
     /* the log: topics, rules, global partition numbering */
     mq_ltopic lt[MQ_MAX_LTOPICS];
     int nlt;
-    mq_rule rules[MQ_MAX_LTOPICS];
+    mq_rules map;   /* the parsed mapping rules */
+    mq_rule *rules; /* in order, first match wins */
     int nrules;
     int setup_i;    /* the log topic being created/described at start */
     uint8_t *gp_t;  /* global partition -> log topic */
@@ -413,6 +434,7 @@ struct mq_server {
     mq_stats st;
     struct sl_metrics *metrics;
     struct sl_metrics_http *metrics_http;
+    struct sl_histo *h_deliver; /* publish-to-deliver latency, s */
 };
 
 int mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop,

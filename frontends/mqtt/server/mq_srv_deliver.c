@@ -36,6 +36,7 @@
  * hold a reference to their bytes instead.
  */
 #include "mq_server.h"
+#include "sl_metrics.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -357,6 +358,13 @@ send_publish(mq_session *ss, const mq_msg *m, uint8_t qos, bool retain,
     out_send(c, &s->out, qos == 2 && pid == 0 && held == NULL && gated(ss));
     s->st.msgs_out++;
     s->st.bytes_out += m->payload.n;
+    if (m->part >= 0 && m->ts > 0 && !dup) {
+        /* Publish to deliver: from the record's timestamp (the receiving
+         * frontend's clock for MQTT publishes, the producer's for Kafka
+         * records) to the PUBLISH queued on the socket. */
+        int64_t lat = now - m->ts;
+        sl_histo_observe(s->h_deliver, lat > 0 ? (double)lat / 1e3 : 0.0);
+    }
     return SENT;
 }
 
@@ -509,6 +517,61 @@ dispatch(mq_server *s, const mq_msg *m)
 /* ---- reading batches ------------------------------------------------------
  */
 
+const char *const mq_skip_reasons[MQ_SKIP_N] = {
+    "no_key",   "empty_key",  "invalid_topic",
+    "too_long", "bad_record", "compressed",
+};
+
+static bool tail_rec(void *arg, mq_msg *m);
+
+/* A record that cannot be delivered over MQTT: counted once per process
+ * (by the shared tail; sessions' own reads pass it again), logged at debug
+ * only (a producer may write millions of them). */
+static void
+skip(mq_server *s, int reason, int32_t part, int64_t off, int64_t n, bool count)
+{
+    if (!count)
+        return;
+    s->st.skipped[reason] += (uint64_t)n;
+    sl_slice t = mq__gp_topic(s, part);
+    sl_log(SL_LOG_DEBUG, "MQ-SKIP",
+           "topic=%.*s partition=%d offset=%lld records=%lld reason=%s",
+           (int)t.n, (const char *)t.p, (int)mq__gp_part(s, part),
+           (long long)off, (long long)n, mq_skip_reasons[reason]);
+}
+
+/* Apply the log topic's Kafka-to-MQTT options to a decoded record (the
+ * topic header, the default QoS) and check that what is left is a topic
+ * an MQTT client may receive.  -1 or the MQ_SKIP_* reason. */
+static int
+bridge_record(mq_server *s, int32_t part, const sl_record *rec, int drc,
+              mq_msg *m)
+{
+    const mq_ltopic *l = &s->lt[s->gp_t[part]];
+    if (drc != 0)
+        return MQ_SKIP_BAD_RECORD; /* headers that do not decode */
+    if (l->topic_header != NULL) {
+        for (size_t i = 0; i < m->nuprops; i++)
+            if (sl_slice_eq_str(m->uprops[i].s, l->topic_header)) {
+                m->topic = m->uprops[i].v;
+                memmove(&m->uprops[i], &m->uprops[i + 1],
+                        (m->nuprops - i - 1) * sizeof(*m->uprops));
+                m->nuprops--;
+                break;
+            }
+    }
+    if (m->topic.n == 0)
+        return rec->key_null && m->topic.p == NULL ? MQ_SKIP_NO_KEY
+                                                   : MQ_SKIP_EMPTY_KEY;
+    if (m->topic.n > 65535)
+        return MQ_SKIP_TOO_LONG;
+    if (mq_topic_name_check(m->topic) != 0)
+        return MQ_SKIP_INVALID_TOPIC;
+    if (!m->has_qos)
+        m->qos = l->qos_default;
+    return -1;
+}
+
 /* Call fn for every record at or past `from` in the batches of data.
  * fn returns false to stop.  Returns the offset after the last record
  * handed over (or `from` when none), or -1 - offset when stopped at one. */
@@ -532,6 +595,9 @@ walk(mq_server *s, int32_t part, sl_slice data, int64_t from, rec_fn fn,
             (h.attributes & SL_BATCH_ATTR_CONTROL)) {
             /* Not ours (a Kafka producer writing into the MQTT topic with
              * compression, or a control batch): nothing to deliver. */
+            if (!(h.attributes & SL_BATCH_ATTR_CONTROL))
+                skip(s, MQ_SKIP_COMPRESSED, part, SL_MAX(next, h.base_offset),
+                     last + 1 - SL_MAX(next, h.base_offset), fn == tail_rec);
             next = last + 1;
             continue;
         }
@@ -545,7 +611,11 @@ walk(mq_server *s, int32_t part, sl_slice data, int64_t from, rec_fn fn,
             if (off < next)
                 continue;
             mq_msg m;
-            if (mq__msg_from_record(s, &rec, &m) == 0) {
+            int why = bridge_record(s, part, &rec,
+                                    mq__msg_from_record(s, &rec, &m), &m);
+            if (why >= 0) {
+                skip(s, why, part, off, 1, fn == tail_rec);
+            } else {
                 m.part = part;
                 m.offset = off;
                 m.ts = h.base_timestamp + rec.timestamp_delta;

@@ -117,9 +117,9 @@ mq__msg_from_record(mq_server *s, const sl_record *rec, mq_msg *m)
 {
     memset(m, 0, sizeof(*m));
     m->part = -1;
-    if (rec->key_null || rec->key.n == 0)
-        return SL_E_MALFORMED;
-    m->topic = rec->key;
+    /* A missing or empty key is the caller's to judge (the tail may take
+     * the topic from a header, or skip the record). */
+    m->topic = rec->key_null ? sl_slice_make(NULL, 0) : rec->key;
     m->payload = rec->value_null ? sl_slice_make(NULL, 0) : rec->value;
     size_t nh = rec->header_count > 0 ? (size_t)rec->header_count : 0;
     if (nh > s->capuprops) {
@@ -139,9 +139,8 @@ mq__msg_from_record(mq_server *s, const sl_record *rec, mq_msg *m)
         sl_slice v = h.value_null ? sl_slice_make(NULL, 0) : h.value;
         if (h.key.n > 5 && memcmp(h.key.p, "mqtt.", 5) == 0) {
             if (hname(h.key, "mqtt.qos")) {
-                m->qos = v.n == 1 && v.p[0] >= '0' && v.p[0] <= '2'
-                             ? (uint8_t)(v.p[0] - '0')
-                             : 0;
+                m->has_qos = v.n == 1 && v.p[0] >= '0' && v.p[0] <= '2';
+                m->qos = m->has_qos ? (uint8_t)(v.p[0] - '0') : 0;
                 continue;
             }
             if (hname(h.key, "mqtt.retain")) {
@@ -198,7 +197,8 @@ mq__msg_from_blob(mq_server *s, sl_slice blob, mq_msg *m)
     sl_record rec;
     if (sl_record_next(&r, &rec) != 0)
         return SL_E_MALFORMED;
-    return mq__msg_from_record(s, &rec, m);
+    int rc = mq__msg_from_record(s, &rec, m);
+    return rc == 0 && m->topic.n == 0 ? SL_E_MALFORMED : rc;
 }
 
 int

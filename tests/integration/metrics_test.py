@@ -221,6 +221,9 @@ class MetricsTest(unittest.TestCase):
     def test_mqtt_metrics(self):
         m0 = scrape(self.mm_port)
         self.assertEqual(value(m0, "sluice_mqtt_messages_total", dir="in"), 0)
+        lat = "sluice_mqtt_publish_to_deliver_seconds"
+        self.assertEqual(m0[lat]["type"], "histogram")
+        self.assertEqual(value(m0, lat + "_count"), 0)
         sub = subprocess.Popen(
             ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.mq_port),
              "-t", "m/#", "-q", "1", "-C", "20", "-W", "20"],
@@ -237,6 +240,13 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(value(m1, "sluice_mqtt_messages_total", dir="out"),
                          20)
         self.assertGreater(value(m1, "sluice_mqtt_appends_total"), 0)
+        # Every delivery is one publish-to-deliver observation; on one host
+        # none takes anywhere near the +Inf bucket.
+        self.assertEqual(value(m1, lat + "_count"), 20)
+        self.assertGreaterEqual(value(m1, lat + "_sum"), 0)
+        self.assertEqual(value(m1, lat + "_bucket", le="10"), 20)
+        self.assertEqual(value(m1, "sluice_mqtt_records_skipped_total",
+                               reason="no_key"), 0)
         self.assertGreaterEqual(value(m1, "sluice_mqtt_connects_total"), 21)
         # A malformed packet is counted.
         s = socket.create_connection(("127.0.0.1", self.mq_port))

@@ -59,7 +59,11 @@ dup_slice(sl_slice s)
     return p;
 }
 
-/* Printable, bounded copy of s for an error message. */
+/* "WHERE LINE: `s`: why" into err, s printable and bounded. */
+static void fail(char *err, size_t errlen, const char *where, int line,
+                 sl_slice s, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
 static void
 fail(char *err, size_t errlen, const char *where, int line, sl_slice s,
      const char *fmt, ...)
@@ -368,16 +372,12 @@ put(sl_buf *b, const char *s)
     return sl_buf_append(b, s, strlen(s));
 }
 
+/* Options first, as `-` lines (so their topics keep their order), then
+ * the rules in order. */
 int
 mq_rules_format(const mq_rules *r, sl_buf *out)
 {
     int rc = 0;
-    for (size_t i = 0; i < r->nrules && rc == 0; i++) {
-        rc = put(out, r->rules[i].filter);
-        rc = rc ? rc : put(out, " ");
-        rc = rc ? rc : put(out, r->topics[r->rules[i].topic].name);
-        rc = rc ? rc : put(out, "\n");
-    }
     for (size_t i = 0; i < r->ntopics && rc == 0; i++) {
         const mq_rule_topic *t = &r->topics[i];
         if (t->partitions == 0 && t->qos < 0 && t->topic_header == NULL &&
@@ -404,6 +404,12 @@ mq_rules_format(const mq_rules *r, sl_buf *out)
             rc = rc ? rc : put(out, "=");
             rc = rc ? rc : put(out, t->conf[k].value);
         }
+        rc = rc ? rc : put(out, "\n");
+    }
+    for (size_t i = 0; i < r->nrules && rc == 0; i++) {
+        rc = put(out, r->rules[i].filter);
+        rc = rc ? rc : put(out, " ");
+        rc = rc ? rc : put(out, r->topics[r->rules[i].topic].name);
         rc = rc ? rc : put(out, "\n");
     }
     return rc;

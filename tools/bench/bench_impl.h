@@ -34,4 +34,7 @@ int bench_kafka_main(int argc, char **argv);
 /* sluice-bench mqtt ARGS... (argv[0] is the first option); exit status. */
 int bench_mqtt_main(int argc, char **argv);
 
+/* sluice-bench bridge ARGS...: MQTT publishers -> Kafka consumer. */
+int bench_bridge_main(int argc, char **argv);
+
 #endif

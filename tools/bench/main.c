@@ -516,6 +516,15 @@ main(int argc, char **argv)
         return 2;
 #endif
     }
+    if (argc >= 2 && strcmp(argv[1], "bridge") == 0) {
+#if defined(SLUICE_BENCH_MQTT) && defined(SLUICE_BENCH_KAFKA)
+        return bench_bridge_main(argc - 2, argv + 2);
+#else
+        fprintf(stderr, "sluice-bench: the bridge scenario needs both "
+                        "librdkafka-dev and libmosquitto-dev\n");
+        return 2;
+#endif
+    }
     if (argc >= 2 && strcmp(argv[1], "mqtt") == 0) {
 #ifdef SLUICE_BENCH_MQTT
         return bench_mqtt_main(argc - 2, argv + 2);
@@ -533,8 +542,8 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "sluice-bench: scenarios: segstore, kafka, mqtt "
-                    "(kafka|mqtt --help for their options)\n");
+    fprintf(stderr, "sluice-bench: scenarios: segstore, kafka, mqtt, bridge "
+                    "(kafka|mqtt|bridge --help for their options)\n");
     usage(stderr);
     return 2;
 }

@@ -154,6 +154,14 @@ struct ipc_client {
     int free_pending;
     int outstanding; /* requests not yet delivered: keeps the loop alive */
 
+    /* link state of the request socket (pipe_cb, any nng thread) */
+    atomic_int link_up;         /* a connection to segstore exists */
+    atomic_uint link_changes;   /* times it came or went */
+    ipc_client_link_cb link_cb; /* set on the loop thread (or before use) */
+    void *link_arg;
+    int link_seen_up; /* loop mode: what link_cb was last told */
+    unsigned link_seen_changes;
+
     /* HELLO results */
     char *data_dir;
     char *events_url;
@@ -353,6 +361,50 @@ event_deliver(ipc_client *c, nng_msg *msg)
     nng_msg_free(msg);
 }
 
+/* Loop mode: tell link_cb what changed since it was last called.  A
+ * connection that went and came back between two runs is reported as both
+ * changes, so an outage however short is never silent. */
+static void
+link_report(ipc_client *c)
+{
+    if (c->link_cb == NULL || c->closing)
+        return;
+    unsigned n = atomic_load(&c->link_changes);
+    int up = atomic_load(&c->link_up);
+    if (n == c->link_seen_changes)
+        return;
+    if (up == c->link_seen_up)
+        c->link_cb(c->link_arg, !up); /* a bounce: went and came back */
+    c->link_seen_changes = n;
+    c->link_seen_up = up;
+    c->link_cb(c->link_arg, up);
+}
+
+/* nng pipe notifications of the request socket: segstore connected or
+ * went away.  Runs on an nng thread. */
+static void
+pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    ipc_client *c = arg;
+    (void)p;
+    atomic_store(&c->link_up, ev == NNG_PIPE_EV_ADD_POST);
+    atomic_fetch_add(&c->link_changes, 1);
+    lock(c);
+    if (!c->closing) {
+        if (c->loop == NULL) {
+            ipc_client_link_cb cb = c->link_cb;
+            void *a = c->link_arg;
+            unlock(c);
+            if (cb != NULL)
+                cb(a, ev == NNG_PIPE_EV_ADD_POST);
+            return;
+        }
+        if (c->async_live && !c->async_closing)
+            uv_async_send(&c->async);
+    }
+    unlock(c);
+}
+
 static void
 async_cb(uv_async_t *h)
 {
@@ -373,6 +425,7 @@ async_cb(uv_async_t *h)
             break;
         req_deliver(c, r, r->rc);
     }
+    link_report(c);
     for (;;) {
         lock(c);
         ipc_evq *e = c->closing ? NULL : c->evq_head;
@@ -545,6 +598,21 @@ sock_setup(nng_socket s, size_t max_msg)
     return 0;
 }
 
+void
+ipc_client_on_link(ipc_client *c, ipc_client_link_cb cb, void *arg)
+{
+    lock(c);
+    c->link_cb = cb;
+    c->link_arg = arg;
+    unlock(c);
+}
+
+int
+ipc_client_link_up(const ipc_client *c)
+{
+    return atomic_load(&((ipc_client *)c)->link_up);
+}
+
 int
 ipc_client_new(const ipc_client_opts *opts, ipc_client **out)
 {
@@ -619,6 +687,13 @@ ipc_client_new(const ipc_client_opts *opts, ipc_client **out)
         c->idle = &c->slots[i];
     }
 
+    if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, c)) !=
+            0 ||
+        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_cb, c)) !=
+            0) {
+        rc = err_from_nng(rv);
+        goto fail;
+    }
     if ((rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
         rc = err_from_nng(rv);
         goto fail;
@@ -629,8 +704,13 @@ ipc_client_new(const ipc_client_opts *opts, ipc_client **out)
         if ((rc = uv_async_init(c->loop, &c->async, async_cb)) != 0)
             goto fail;
         c->async.data = c;
+        lock(c);
         c->async_live = 1;
+        unlock(c);
         loop_ref_update(c);
+        /* A connection made before the handle existed is reported by the
+         * first run of async_cb. */
+        uv_async_send(&c->async);
     }
     *out = c;
     return 0;

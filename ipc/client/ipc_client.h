@@ -88,6 +88,18 @@ int ipc_client_is_local(const ipc_client *c);
 const char *ipc_client_data_dir(const ipc_client *c);
 const char *ipc_client_events_url(const ipc_client *c);
 
+/*
+ * Link state: whether the request socket is connected to segstore right
+ * now.  nng redials by itself (backoff 100 ms .. 2 s); cb is told each time
+ * the connection comes (up = 1) or goes (up = 0) — on the loop thread in
+ * loop mode, on an nng thread otherwise.  A connection that went and came
+ * back before the loop ran is reported as both changes.  Set cb once, right
+ * after ipc_client_new.
+ */
+typedef void (*ipc_client_link_cb)(void *arg, int up);
+void ipc_client_on_link(ipc_client *c, ipc_client_link_cb cb, void *arg);
+int ipc_client_link_up(const ipc_client *c);
+
 /* ---- segment mappings (the local read data plane) ---------------------- */
 
 /* A held, read-only view of bytes in a segment file. */

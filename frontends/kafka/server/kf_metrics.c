@@ -49,6 +49,13 @@ collect(void *arg, sl_metrics_out *out)
     sl_metrics_emit(out, SL_METRIC_COUNTER, "sluice_kafka_fetch_parked_total",
                     "Fetches that long-polled for data.", "",
                     (double)st->fetch_parked);
+    sl_metrics_emit(out, SL_METRIC_GAUGE, "sluice_kafka_segstore_up",
+                    "1 while the IPC connection to segstore is up.", "",
+                    (double)s->link.up);
+    sl_metrics_emit(out, SL_METRIC_COUNTER,
+                    "sluice_kafka_segstore_unreachable_total",
+                    "Times the connection to segstore went away.", "",
+                    (double)s->link.losses);
 }
 
 int

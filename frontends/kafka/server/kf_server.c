@@ -705,6 +705,15 @@ on_event(void *arg, const ipc_event *e)
 
 static void on_hello_timer(uv_timer_t *t);
 
+/* segstore's connection came or went (nng redials by itself): one log
+ * line per change, counted in the metrics. */
+static void
+on_link(void *arg, int up)
+{
+    kf_server *s = arg;
+    fe_link_change(&s->link, up, uv_now(s->loop));
+}
+
 static void
 hello_retry(kf_server *s)
 {
@@ -832,6 +841,8 @@ kf_server_start(kf_server *s, const kf_config *cfg, uv_loop_t *loop, char *err,
                  sl_strerror(rc));
         return rc;
     }
+    fe_link_init(&s->link, "KF-SEGSTORE", cfg->segstore);
+    ipc_client_on_link(s->ipc, on_link, s);
     /* Held JoinGroup/SyncGroup replies: a timeout beyond the longest
      * rebalance timeout we pass on (a rebalance may take all of it), and
      * contexts of their own so that they never queue the data path

@@ -20,6 +20,7 @@
 #define KF_SERVER_H
 
 #include "fe_common.h"
+#include "fe_link.h"
 #include "ipc_client.h"
 #include "kf_codec.h"
 #include "sl_conf.h"
@@ -94,6 +95,7 @@ struct kf_server {
     /* JoinGroup and SyncGroup only: segstore holds their replies until a
      * rebalance completes, so this client has no timeout (kf_srv_groups.c) */
     ipc_client *gipc;
+    fe_link link;           /* s->ipc's connection to segstore (log, metrics) */
     uint64_t txn_warned_at; /* uv_now of the last KF-TXN warning */
     int hello_ok;   /* HELLO answered: cluster id, data dir, is_local known */
     int is_local;   /* READ descriptors usable */

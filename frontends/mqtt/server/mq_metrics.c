@@ -75,6 +75,13 @@ collect(void *arg, sl_metrics_out *out)
                         "topic, undecodable, compressed), by reason.",
                         lb, (double)st->skipped[i]);
     }
+    sl_metrics_emit(out, SL_METRIC_GAUGE, "sluice_mqtt_segstore_up",
+                    "1 while the IPC connection to segstore is up.", "",
+                    (double)s->link.up);
+    sl_metrics_emit(out, SL_METRIC_COUNTER,
+                    "sluice_mqtt_segstore_unreachable_total",
+                    "Times the connection to segstore went away.", "",
+                    (double)s->link.losses);
 }
 
 int

@@ -1173,6 +1173,15 @@ start_retry(mq_server *s, const char *what, int rc)
         uv_timer_start(&s->start_timer, on_start_timer, 1000, 0);
 }
 
+/* segstore's connection came or went (nng redials by itself): one log
+ * line per change, counted in the metrics. */
+static void
+on_link(void *arg, int up)
+{
+    mq_server *s = arg;
+    fe_link_change(&s->link, up, uv_now(s->loop));
+}
+
 static void
 on_event(void *arg, const ipc_event *e)
 {
@@ -1510,6 +1519,8 @@ mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop, char *err,
                  sl_strerror(rc));
         return rc;
     }
+    fe_link_init(&s->link, "MQ-SEGSTORE", cfg->segstore);
+    ipc_client_on_link(s->ipc, on_link, s);
     static const fe_handler h = {
         .open = conn_open,
         .data = conn_data,

@@ -28,6 +28,7 @@
 #define MQ_SERVER_H
 
 #include "fe_common.h"
+#include "fe_link.h"
 #include "ipc_client.h"
 #include "mq_auth.h"
 #include "mq_codec.h"
@@ -365,7 +366,8 @@ struct mq_server {
     uv_loop_t *loop;
     fe_server *fe;
     ipc_client *ipc;
-    int ready; /* log topic known and tail positioned: listening */
+    fe_link link; /* s->ipc's connection to segstore (log, metrics) */
+    int ready;    /* log topic known and tail positioned: listening */
     int is_local;
     int subscribed;
     int start_busy;

@@ -26,6 +26,7 @@ fe_link_change(fe_link *l, int up, uint64_t now_ms)
                l->url);
         return;
     }
+    l->up_at_ms = now_ms;
     if (l->was_up)
         sl_log(SL_LOG_INFO, l->tag, "segstore %s reachable again after %llu ms",
                l->url, (unsigned long long)(now_ms - l->down_at_ms));

@@ -18,6 +18,7 @@ typedef struct fe_link {
     int was_up;      /* connected at least once since start */
     uint64_t losses; /* times the connection went away after being up */
     uint64_t down_at_ms;
+    uint64_t up_at_ms; /* when it last came (uv_now) */
 } fe_link;
 
 void fe_link_init(fe_link *l, const char *tag, const char *url);

@@ -163,6 +163,27 @@ mq__kv_set(mq_server *s, const char *pfx, sl_slice rest, const uint8_t *val,
     return 0;
 }
 
+/* Queue failed op o again (ownership of its key and value moves), unless
+ * a newer write of its key is queued.  1 when moved. */
+static int
+requeue(mq_server *s, mq_kvop *o)
+{
+    for (size_t i = 0; i < s->nkv; i++)
+        if (s->kv[i].key_n == o->key_n &&
+            memcmp(s->kv[i].key, o->key, o->key_n) == 0)
+            return 0;
+    if (s->nkv == s->capkv) {
+        size_t cap = s->capkv ? s->capkv * 2 : 32;
+        mq_kvop *v = realloc(s->kv, cap * sizeof(*v));
+        if (v == NULL)
+            return 0;
+        s->kv = v;
+        s->capkv = cap;
+    }
+    s->kv[s->nkv++] = *o;
+    return 1;
+}
+
 typedef struct kv_req {
     mq_server *s;
     mq_kvop *ops;
@@ -175,18 +196,31 @@ on_kv_write(void *arg, int rc, const ipc_hdr *h, sl_slice body)
     kv_req *q = arg;
     mq_server *s = q->s;
     (void)body;
+    /* segstore away or shutting down: the write is not refused, just not
+     * done (or not known to be done).  Writes nobody waits for (session
+     * state, owners, wills, retained) are queued again and written once
+     * it answers, unless a newer value of the key is already queued:
+     * session state saved while segstore restarts must not be lost. */
+    int away = !s->stopping && (rc != 0 || h->status == SL_E_CLOSED ||
+                                h->status == SL_E_TIMEOUT);
     if (rc == 0 && h->status != 0)
         rc = h->status;
     if (rc != 0) {
         s->st.ipc_errors++;
-        sl_log(SL_LOG_WARN, "MQ-KV", "KV write of %zu keys failed: %s", q->n,
-               sl_strerror(rc));
+        if (!away || s->link.up)
+            sl_log(SL_LOG_WARN, "MQ-KV", "KV write of %zu keys failed: %s%s",
+                   q->n, sl_strerror(rc), away ? "; will retry" : "");
     }
     s->kv_busy = 0;
+    if (away)
+        s->kv_retry_ms = uv_now(s->loop) + 250;
     for (size_t i = 0; i < q->n; i++) {
-        if (q->ops[i].cb)
-            q->ops[i].cb(q->ops[i].arg, rc);
-        op_fini(&q->ops[i]);
+        mq_kvop *o = &q->ops[i];
+        if (away && o->cb == NULL && requeue(s, o))
+            continue;
+        if (o->cb)
+            o->cb(o->arg, rc);
+        op_fini(o);
     }
     free(q->ops);
     free(q);
@@ -199,6 +233,12 @@ mq__kv_flush(mq_server *s)
 {
     if (s->kv_busy || s->nkv == 0)
         return;
+    /* After a failure, wait a little (mq__kv_tick calls again): requests
+     * sent while segstore is away wait for it in nng anyway, but one
+     * shutting down answers at once. */
+    if (s->kv_retry_ms != 0 && uv_now(s->loop) < s->kv_retry_ms)
+        return;
+    s->kv_retry_ms = 0;
     kv_req *q = calloc(1, sizeof(*q));
     ipc_kv_op *ops = calloc(s->nkv, sizeof(*ops));
     if (q == NULL || ops == NULL) {
@@ -745,6 +785,7 @@ mq__kv_tick(mq_server *s)
         for (mq_session *ss = s->smap[i]; ss != NULL; ss = ss->hnext)
             if (ss->dirty && ss->persist)
                 mq__kv_session_save(s, ss);
+    mq__kv_flush(s); /* writes queued again after segstore was away */
 }
 
 void
@@ -1039,6 +1080,11 @@ void
 mq__kv_reap_check(mq_server *s)
 {
     if (!s->kv_ok || s->reap_busy)
+        return;
+    /* While segstore was away nobody's heartbeat was written: after it
+     * comes back, give every live instance time to write one before
+     * calling any of them dead. */
+    if (!s->link.up || uv_now(s->loop) - s->link.up_at_ms < MQ_DEAD_MS + 2000)
         return;
     ipc_kv_scan_req r = {sl_slice_str(PFX_I), {NULL, 0}, 1000, 1u << 20};
     sl_buf b = {0};

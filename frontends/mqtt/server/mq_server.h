@@ -415,10 +415,11 @@ struct mq_server {
     void *stopped_arg;
     uint64_t start_ms;
     /* KV (mq_kv.c) */
-    char instance[17]; /* this process, 16 hex digits */
-    int kv_ok;         /* segstore answers KV ops */
-    int kv_busy;       /* a KV_WRITE is in flight */
-    mq_kvop *kv;       /* pending writes */
+    char instance[17];    /* this process, 16 hex digits */
+    int kv_ok;            /* segstore answers KV ops */
+    int kv_busy;          /* a KV_WRITE is in flight */
+    uint64_t kv_retry_ms; /* segstore was away: no KV_WRITE before (uv_now) */
+    mq_kvop *kv;          /* pending writes */
     size_t nkv, capkv;
     int64_t kv_rev; /* last KV revision seen */
     int scan_busy, scan_first;

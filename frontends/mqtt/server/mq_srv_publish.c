@@ -230,6 +230,7 @@ typedef struct append_req {
     size_t nsent;
     int32_t *status; /* per partition, from the reply */
     int err;         /* the whole APPEND failed */
+    int unreachable; /* ... because segstore did not answer */
     int waiting;     /* QoS 2 id writes still owed */
 } append_req;
 
@@ -347,9 +348,14 @@ acks_send(append_req *q)
         if (!c->dead && c->state == MQ_CS_CONNECTED && w->reason != 0) {
             send_ack(c, w->qos == 1 ? MQ_PUBACK : MQ_PUBREC, w->pid, w->reason);
         } else if (!c->dead && c->state == MQ_CS_CONNECTED) {
-            if (ae != 0 && c->version != MQ_V5) {
+            if (ae != 0 && (c->version != MQ_V5 || q->unreachable ||
+                            ae == SL_E_CLOSED || ae == SL_E_TIMEOUT)) {
                 /* 3.x has no negative acknowledgement: the client learns
-                 * by the connection closing and publishes again. */
+                 * by the connection closing and publishes again.  Nor is
+                 * one right in 5.0 when segstore is away or shutting down
+                 * (no answer, or SL_E_CLOSED: the message is not refused,
+                 * just not stored yet): no PUBACK until stored, so the
+                 * client publishes again after reconnecting. */
                 if (w->qos == 2 && c->sess)
                     mq__session_q2_del(c->sess, w->pid);
                 fe_conn_close(c->fe, SL_E_IO, 0);
@@ -429,9 +435,13 @@ on_append(void *arg, int rc, const ipc_hdr *h, sl_slice body)
     }
     if (err != 0) {
         s->st.append_errors++;
-        sl_log(SL_LOG_WARN, "MQ-APPEND", "append failed: %s", sl_strerror(err));
+        /* While segstore is away the MQ-SEGSTORE line says it all. */
+        if (rc == 0 || s->link.up)
+            sl_log(SL_LOG_WARN, "MQ-APPEND", "append failed: %s",
+                   sl_strerror(err));
     }
     q->err = err;
+    q->unreachable = rc != 0;
     if (q->status == NULL) {
         q->status = calloc((size_t)s->nparts, sizeof(*q->status));
         if (q->status == NULL)

@@ -29,6 +29,11 @@ directory and IPC URL.  The test asserts:
 It prints sent / acknowledged / received / lost / duplicated for each
 protocol.
 
+test_server_reference_on_sigterm (same cluster): a sluice-mqtt given
+mqtt.server.reference tells its MQTT 5 clients on SIGTERM to use another
+server — DISCONNECT 0x9C with the Server Reference property, as paho-mqtt
+reports it — instead of 0x8B.
+
 Run: cluster_segstore_test.py BIN_DIR [unittest args], under
 /usr/bin/python3.
 """
@@ -381,6 +386,26 @@ class SegstoreRestartTest(unittest.TestCase):
             c.close()
         ka.close()
         kb.close()
+
+    def test_server_reference_on_sigterm(self):
+        cl = self.cl
+        ref = "127.0.0.1:%d" % cl.lb["mqtt"]
+        pr = cl.start_mqtt("mqtt-ref", None, "--set",
+                           "mqtt.server.reference=" + ref)
+        got = []
+        done = threading.Event()
+
+        def on_disconnect(c, u, rc, props=None):
+            got.append((getattr(rc, "value", rc),
+                        getattr(props, "ServerReference", None)))
+            done.set()
+        c = MC(pr.port, "ref-client", v5=True)
+        c.c.on_disconnect = on_disconnect
+        c.c.reconnect_delay_set(30, 30)  # stay disconnected: one report
+        self.assertEqual(cl.signal("mqtt-ref", signal.SIGTERM), 0)
+        self.assertTrue(done.wait(10), "no DISCONNECT reported")
+        c.c.loop_stop()
+        self.assertEqual(got[0], (0x9C, ref))
 
 
 if __name__ == "__main__":

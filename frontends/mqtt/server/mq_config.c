@@ -81,6 +81,11 @@ const sl_conf_key mq_config_keys[] = {
      "5000", 0, NULL,
      "On SIGTERM, how long appends in flight may take before connections "
      "are closed regardless."},
+    {"mqtt.server.reference", SL_CONF_STR, F(server_reference), 0, 0, "", 0,
+     NULL,
+     "On SIGTERM, MQTT 5 clients get DISCONNECT 0x9C (use another server) "
+     "with this Server Reference (host[:port], e.g. the load balancer's "
+     "address); empty: DISCONNECT 0x8B (server shutting down)."},
     {"mqtt.allow.anonymous", SL_CONF_BOOL, F(allow_anonymous), 0, 0, "true", 0,
      NULL, "Accept clients without a user name."},
     {"mqtt.session.memory.s", SL_CONF_I64, F(session_memory_s), 0, 86400 * 365,

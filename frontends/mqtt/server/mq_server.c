@@ -1605,7 +1605,14 @@ mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg)
         if (c->will != NULL && c->sess != NULL && c->sess->conn == c)
             mq__kv_will_del(s, sl_slice_make(c->cid, c->cid_n));
         if (c->state == MQ_CS_CONNECTED && c->version == MQ_V5) {
+            /* Where configured, tell the client where to go instead. */
+            mq_prop ref = {MQ_P_SERVER_REFERENCE,
+                           0,
+                           sl_slice_str(s->cfg->server_reference),
+                           {NULL, 0}};
             mq_disconnect d = {MQ_RC_SERVER_SHUTTING_DOWN, {NULL, 0}};
+            if (s->cfg->server_reference[0] != 0)
+                d = (mq_disconnect){MQ_RC_USE_ANOTHER_SERVER, {&ref, 1}};
             sl_buf_reset(&s->out);
             if (mq_disconnect_encode(&s->out, MQ_V5, &d) == 0)
                 mq__conn_send(c, &s->out);

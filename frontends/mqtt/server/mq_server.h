@@ -61,6 +61,7 @@ typedef struct mq_config {
     int64_t ipc_timeout_ms;
     int64_t ipc_inflight;
     int64_t shutdown_timeout_ms;
+    char server_reference[SL_CONF_STR_MAX]; /* "": 0x8B on SIGTERM, else 0x9C */
     int allow_anonymous;
     char password_file[SL_CONF_STR_MAX];
     char acl_file[SL_CONF_STR_MAX];

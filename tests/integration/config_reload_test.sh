@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# SIGHUP (docs/configuration.md, "Reloading"): sluice-segstore and
-# sluice-kafka re-read their config file; the keys marked "reloads" take
+# SIGHUP (docs/configuration.md, "Reloading"): sluice-segstore,
+# sluice-kafka and sluice-mqtt re-read their config file; the keys marked "reloads" take
 # effect at once (log.level, topic.* defaults on existing topics, kafka's
 # auto-create), a changed key that needs a restart is named in the log
 # line, and an invalid file changes nothing and keeps the daemon up.
@@ -9,12 +9,13 @@ set -euo pipefail
 bin=$1 tmp=$2
 mkdir -p "$tmp"
 dir=$(mktemp -d "$(realpath "$tmp")/cfgreload.XXXXXX")
-spid= kpid=
-trap 'kill $kpid $spid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
+spid= kpid= mpid=
+trap 'kill $mpid $kpid $spid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
 fail() {
     echo "FAIL: $*" >&2
     echo "---- segstore log" >&2; cat "$dir/seg.log" >&2 || true
     echo "---- kafka log" >&2; cat "$dir/kf.log" >&2 || true
+    echo "---- mqtt log" >&2; cat "$dir/mq.log" >&2 || true
     exit 1
 }
 # wait_for FILE PATTERN: until grep finds it (10 s).
@@ -100,3 +101,50 @@ kill -HUP $kpid
 wait_for "$dir/kf.log" "KF-RELOAD.*nothing reloaded"
 kill -0 $kpid || fail "sluice-kafka died on a bad reload"
 echo "kafka: ok"
+
+# ---- sluice-mqtt: log level, mapping rules (same log topics: live; other
+# log topics: refused, old rules kept), anonymous access.
+mport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'a/#  ra\nb/#  rb\n' >"$dir/rules"
+cat >"$dir/mq.conf" <<CONF
+log.level = info
+mqtt.log.rules.file = $dir/rules
+CONF
+"$bin/sluice-mqtt" --segstore "$sock" --listen "127.0.0.1:$mport" \
+    --config "$dir/mq.conf" 2>"$dir/mq.log" &
+mpid=$!
+wait_for "$dir/mq.log" "MQ-READY"
+pub() { mosquitto_pub -h 127.0.0.1 -p "$mport" -q 1 "$@"; }
+# count TOPIC: records in a log topic (the sum of its high watermarks)
+count() {
+    ctl topic describe "$1" | awk '$1 ~ /^[0-9]+$/ && NF == 5 { n += $3 } END { print n + 0 }'
+}
+pub -t a/1 -m one
+[ "$(count ra)" = 1 ] || fail "a/1 not in ra before the reload"
+# Swap the filters: the same log topics in the same order (ra first named).
+printf 'b/#  ra\na/#  rb\n' >"$dir/rules"
+cat >"$dir/mq.conf" <<CONF
+log.level = debug
+mqtt.log.rules.file = $dir/rules
+mqtt.allow.anonymous = false
+mqtt.max.packet.size = 4096
+CONF
+kill -HUP $mpid
+wait_for "$dir/mq.log" "MQ-RELOAD mqtt.log.rules: 2 rules over the same 3 log topics"
+wait_for "$dir/mq.log" "MQ-RELOAD reloaded=log.level,mqtt.allow.anonymous restart-needed=mqtt.max.packet.size"
+# Anonymous clients are refused now (CONNACK 5 / not authorized).
+pub -t a/2 -m two 2>/dev/null && fail "anonymous publish accepted after the reload"
+printf 'log.level = debug\nmqtt.log.rules.file = %s\n' "$dir/rules" >"$dir/mq.conf"
+kill -HUP $mpid
+wait_for "$dir/mq.log" "MQ-RELOAD reloaded=mqtt.allow.anonymous restart-needed=none"
+pub -t a/3 -m three
+[ "$(count rb)" = 1 ] || fail "a/3 not in rb after the rules reload"
+[ "$(count ra)" = 1 ] || fail "a/3 went to ra after the rules reload"
+# A rule naming a new log topic needs a restart: refused, old rules kept.
+printf 'b/#  ra\na/#  rb\nc/#  rc\n' >"$dir/rules"
+kill -HUP $mpid
+wait_for "$dir/mq.log" "MQ-RELOAD mqtt.log.rules: the new rules name other log topics"
+pub -t a/4 -m four
+[ "$(count rb)" = 2 ] || fail "old rules not kept after a refused reload"
+kill -0 $mpid || fail "sluice-mqtt died on a reload"
+echo "mqtt: ok"

@@ -21,6 +21,10 @@ static mq_server g_srv;
 static uv_signal_t g_sigterm, g_sigint, g_sighup;
 static const char *g_config_path;
 static int g_signalled;
+/* The command line, parsed again on SIGHUP. */
+static sl_conf_cli g_cli;
+static int g_argc;
+static char **g_argv;
 
 static void
 usage(FILE *out)
@@ -67,28 +71,54 @@ on_signal(uv_signal_t *h, int signum)
     mq_server_stop(&g_srv, on_stopped, h->loop);
 }
 
-/* SIGHUP: what can change live — the log level (from the config file) and
- * the password and ACL files — is reloaded; the rest needs a restart,
- * and the log says so. */
+/*
+ * SIGHUP: read the config file, the environment and the command line again
+ * (same precedence as at start) into fresh settings; apply the keys the
+ * table marks reloadable: the log level, the mapping rules (same log
+ * topics only, mq_server_reload_rules), anonymous access, keep alive and
+ * session expiry caps (read at each CONNECT), and the password and ACL
+ * files, which are read again even when their paths did not change.  One
+ * MQ-RELOAD line names what changed live and what needs a restart.  An
+ * invalid configuration changes nothing.
+ */
 static void
 on_sighup(uv_signal_t *h, int signum)
 {
     (void)h;
     (void)signum;
-    if (g_config_path != NULL) {
-        mq_config fresh;
-        char err[1024];
-        mq_config_defaults(&fresh);
-        if (mq_config_load(&fresh, g_config_path, err, sizeof(err)) != 0) {
-            sl_log(SL_LOG_ERROR, "MQ-RELOAD", "%s; nothing reloaded", err);
-            return;
-        }
-        sl_log_set_level(sl_log_level_parse(fresh.log_level));
-        sl_log(SL_LOG_INFO, "MQ-RELOAD",
-               "log.level=%s (listen, segstore, limits and file paths "
-               "need a restart)",
-               fresh.log_level);
+    mq_config fresh;
+    char err[1024];
+    mq_config_defaults(&fresh);
+    g_cli.arg = &fresh;
+    int rc = sl_conf_cli_parse(&g_cli, g_argc, g_argv);
+    g_cli.arg = &g_cfg;
+    if (rc != 0) {
+        sl_log(SL_LOG_ERROR, "MQ-RELOAD",
+               "configuration invalid (the line above says why); nothing "
+               "reloaded");
+        return;
     }
+    if (mq_config_finish(&fresh, err, sizeof(err)) != 0) {
+        sl_log(SL_LOG_ERROR, "MQ-RELOAD", "%s; nothing reloaded", err);
+        return;
+    }
+    /* Refused rules stay as they were, and so do their keys. */
+    if (mq_server_reload_rules(&g_srv, &fresh) != 0) {
+        memcpy(fresh.log_rules, g_cfg.log_rules, sizeof(fresh.log_rules));
+        memcpy(fresh.log_rules_file, g_cfg.log_rules_file,
+               sizeof(fresh.log_rules_file));
+    }
+    char live[1024] = "", restart[1024] = "";
+    sl_conf_diff(mq_config_keys, mq_config_keys_len, "", &g_cfg, &fresh, live,
+                 sizeof(live), restart, sizeof(restart));
+    sl_conf_copy_reloadable(mq_config_keys, mq_config_keys_len, &g_cfg, &fresh);
+    /* Say it at the more verbose of the old and the new level. */
+    int old = sl_log_level(), nl = sl_log_level_parse(g_cfg.log_level);
+    sl_log_set_level(SL_MIN(old, nl));
+    sl_log(restart[0] ? SL_LOG_WARN : SL_LOG_INFO, "MQ-RELOAD",
+           "reloaded=%s restart-needed=%s", live[0] ? live : "none",
+           restart[0] ? restart : "none");
+    sl_log_set_level(nl);
     mq_server_reload(&g_srv);
 }
 
@@ -109,7 +139,7 @@ main(int argc, char **argv)
         {NULL, NULL},
     };
     mq_config_defaults(&g_cfg);
-    sl_conf_cli cli = {
+    g_cli = (sl_conf_cli){
         .prog = "sluice-mqtt",
         .version = SLUICE_VERSION,
         .flags = flags,
@@ -120,7 +150,9 @@ main(int argc, char **argv)
         .config_doc = mq_config_doc,
         .config_path = &g_config_path,
     };
-    int rc = sl_conf_cli_parse(&cli, argc, argv);
+    g_argc = argc;
+    g_argv = argv;
+    int rc = sl_conf_cli_parse(&g_cli, argc, argv);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     char err[1024];

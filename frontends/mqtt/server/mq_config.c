@@ -23,14 +23,14 @@ const sl_conf_key mq_config_keys[] = {
     {"mqtt.log.topic", SL_CONF_STR, F(log_topic), 0, 0, "mqtt", 0, NULL,
      "Log topic that carries every MQTT message (created at start when "
      "missing)."},
-    {"mqtt.log.rules", SL_CONF_STR, F(log_rules), 0, 0, "", 0, NULL,
+    {"mqtt.log.rules", SL_CONF_STR, F(log_rules), 0, 0, "", 1, NULL,
      "Mapping rules FILTER=TOPIC[;FILTER=TOPIC...]: an MQTT topic matching "
      "the first FILTER goes to log topic TOPIC (created like "
      "mqtt.log.topic); others to mqtt.log.topic. Every instance of a "
      "cluster needs the same rules. For more rules, or partitions, topic "
      "configs and Kafka-to-MQTT options per log topic, use "
      "mqtt.log.rules.file instead."},
-    {"mqtt.log.rules.file", SL_CONF_STR, F(log_rules_file), 0, 0, "", 0, NULL,
+    {"mqtt.log.rules.file", SL_CONF_STR, F(log_rules_file), 0, 0, "", 1, NULL,
      "Mapping rules file, one rule per line: FILTER LOG-TOPIC "
      "[partitions=N] [qos=0|1|2] [topic.header=H] [TOPIC-CONFIG=VALUE...] "
      "(docs/bridging.md); empty: none. Exclusive with mqtt.log.rules."},
@@ -49,7 +49,7 @@ const sl_conf_key mq_config_keys[] = {
      "(Receive Maximum); beyond it: DISCONNECT 0x93."},
     {"mqtt.topic.alias.maximum", SL_CONF_I64, F(topic_alias_max), 0, 65535,
      "64", 0, NULL, "Topic aliases a client may use towards the server."},
-    {"mqtt.keepalive.max", SL_CONF_I64, F(keepalive_max), 0, 65535, "0", 0,
+    {"mqtt.keepalive.max", SL_CONF_I64, F(keepalive_max), 0, 65535, "0", 1,
      NULL,
      "Largest keep alive granted, s (0 = whatever the client asks); a "
      "larger or zero request is answered with Server Keep Alive."},
@@ -63,7 +63,7 @@ const sl_conf_key mq_config_keys[] = {
      "Queued output per connection; beyond it QoS 0 messages are dropped "
      "(counted) and QoS 1/2 wait in the log."},
     {"mqtt.session.expiry.max", SL_CONF_I64, F(session_expiry_max), 0,
-     4294967295LL, "4294967295", 0, NULL,
+     4294967295LL, "4294967295", 1, NULL,
      "Longest session expiry interval granted, s (4294967295 = never)."},
     {"mqtt.tail.poll.ms", SL_CONF_I64, F(tail_poll_ms), 10, 60000, "500", 0,
      NULL,
@@ -81,12 +81,12 @@ const sl_conf_key mq_config_keys[] = {
      "5000", 0, NULL,
      "On SIGTERM, how long appends in flight may take before connections "
      "are closed regardless."},
-    {"mqtt.server.reference", SL_CONF_STR, F(server_reference), 0, 0, "", 0,
+    {"mqtt.server.reference", SL_CONF_STR, F(server_reference), 0, 0, "", 1,
      NULL,
      "On SIGTERM, MQTT 5 clients get DISCONNECT 0x9C (use another server) "
      "with this Server Reference (host[:port], e.g. the load balancer's "
      "address); empty: DISCONNECT 0x8B (server shutting down)."},
-    {"mqtt.allow.anonymous", SL_CONF_BOOL, F(allow_anonymous), 0, 0, "true", 0,
+    {"mqtt.allow.anonymous", SL_CONF_BOOL, F(allow_anonymous), 0, 0, "true", 1,
      NULL, "Accept clients without a user name."},
     {"mqtt.session.memory.s", SL_CONF_I64, F(session_memory_s), 0, 86400 * 365,
      "60", 0, NULL,
@@ -96,10 +96,10 @@ const sl_conf_key mq_config_keys[] = {
     {"mqtt.sys.interval", SL_CONF_I64, F(sys_interval), 0, 86400, "10", 0, NULL,
      "Seconds between updates of this process's $SYS/broker/ topics "
      "(0: none). They are local to the process, not in the log."},
-    {"mqtt.password.file", SL_CONF_STR, F(password_file), 0, 0, "", 0, NULL,
+    {"mqtt.password.file", SL_CONF_STR, F(password_file), 0, 0, "", 1, NULL,
      "Password file (Mosquitto's format, docs/mqtt-auth.md); empty: user "
      "names are not checked."},
-    {"mqtt.acl.file", SL_CONF_STR, F(acl_file), 0, 0, "", 0, NULL,
+    {"mqtt.acl.file", SL_CONF_STR, F(acl_file), 0, 0, "", 1, NULL,
      "ACL file (Mosquitto's grammar, docs/mqtt-auth.md); empty: every "
      "client may publish and subscribe everywhere."},
 };

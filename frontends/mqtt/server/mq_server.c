@@ -84,6 +84,46 @@ add_ltopic(mq_server *s, const char *name, size_t n)
 
 static int read_file(const char *path, sl_buf *out);
 
+/* Parse the mapping rules from mqtt.log.rules (inline) or
+ * mqtt.log.rules.file, not both, into *out (free it with mq_rules_free
+ * also after a failure).  0 or SL_E_INVAL with err naming the key. */
+static int
+rules_load(const char *inline_rules, const char *file, mq_rules *out, char *err,
+           size_t errlen)
+{
+    char why[384];
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
+    if (inline_rules[0] != 0 && file[0] != 0) {
+        snprintf(err, errlen,
+                 "mqtt.log.rules=%s: set either mqtt.log.rules or "
+                 "mqtt.log.rules.file (%s), not both",
+                 inline_rules, file);
+        return SL_E_INVAL;
+    }
+    if (file[0] != 0) {
+        sl_buf b = {0};
+        rc = read_file(file, &b);
+        if (rc == 0)
+            rc = mq_rules_parse(sl_slice_make(b.p, b.n), out, why, sizeof(why));
+        else
+            snprintf(why, sizeof(why), "%s", sl_strerror(rc));
+        sl_buf_fini(&b);
+        if (rc != 0) {
+            snprintf(err, errlen, "mqtt.log.rules.file=%s: %s", file, why);
+            return SL_E_INVAL;
+        }
+    } else if (inline_rules[0] != 0) {
+        rc = mq_rules_parse_inline(sl_slice_str(inline_rules), out, why,
+                                   sizeof(why));
+        if (rc != 0) {
+            snprintf(err, errlen, "mqtt.log.rules=%s: %s", inline_rules, why);
+            return SL_E_INVAL;
+        }
+    }
+    return 0;
+}
+
 /*
  * The mapping rules: mqtt.log.rules (inline, FILTER=TOPIC;...) or
  * mqtt.log.rules.file (mq_rules.h), not both.  Log topic 0 is
@@ -93,7 +133,6 @@ static int
 parse_rules(mq_server *s, char *err, size_t errlen)
 {
     const mq_config *cfg = s->cfg;
-    char why[384];
     int rc = 0;
     if (!mq_rules_topic_valid(sl_slice_str(cfg->log_topic))) {
         snprintf(err, errlen,
@@ -103,35 +142,9 @@ parse_rules(mq_server *s, char *err, size_t errlen)
         return SL_E_INVAL;
     }
     add_ltopic(s, cfg->log_topic, strlen(cfg->log_topic));
-    if (cfg->log_rules[0] != 0 && cfg->log_rules_file[0] != 0) {
-        snprintf(err, errlen,
-                 "mqtt.log.rules=%s: set either mqtt.log.rules or "
-                 "mqtt.log.rules.file (%s), not both",
-                 cfg->log_rules, cfg->log_rules_file);
-        return SL_E_INVAL;
-    }
-    if (cfg->log_rules_file[0] != 0) {
-        sl_buf b = {0};
-        rc = read_file(cfg->log_rules_file, &b);
-        if (rc == 0)
-            rc = mq_rules_parse(sl_slice_make(b.p, b.n), &s->map, why,
-                                sizeof(why));
-        else
-            snprintf(why, sizeof(why), "%s", sl_strerror(rc));
-        sl_buf_fini(&b);
-        if (rc != 0) {
-            snprintf(err, errlen, "mqtt.log.rules.file=%s: %s",
-                     cfg->log_rules_file, why);
-            return SL_E_INVAL;
-        }
-    } else if (cfg->log_rules[0] != 0) {
-        rc = mq_rules_parse_inline(sl_slice_str(cfg->log_rules), &s->map, why,
-                                   sizeof(why));
-        if (rc != 0) {
-            snprintf(err, errlen, "mqtt.log.rules=%s: %s", cfg->log_rules, why);
-            return SL_E_INVAL;
-        }
-    }
+    rc = rules_load(cfg->log_rules, cfg->log_rules_file, &s->map, err, errlen);
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; i < s->map.ntopics; i++) {
         const mq_rule_topic *rt = &s->map.topics[i];
         int t = add_ltopic(s, rt->name, strlen(rt->name));
@@ -160,6 +173,102 @@ parse_rules(mq_server *s, char *err, size_t errlen)
         s->rules[i].t = add_ltopic(s, tn, strlen(tn));
     }
     s->nrules = (int)s->map.nrules;
+    return 0;
+}
+
+/*
+ * SIGHUP: the mapping rules again, from fresh's mqtt.log.rules or
+ * mqtt.log.rules.file (whose content may have changed).  Filters, their
+ * order, default QoS and topic header change live.  The set of log topics
+ * cannot: partitions are numbered globally over them and every session's
+ * cursors are kept by that numbering, so a change that adds, removes or
+ * reorders log topics is refused (the old rules stay) and needs a restart;
+ * partitions and topic configs of a rule are used only when its topic is
+ * created.  0: applied or unchanged; otherwise refused, and logged.
+ */
+int
+mq_server_reload_rules(mq_server *s, const mq_config *fresh)
+{
+    mq_rules map;
+    char err[512];
+    int rc = rules_load(fresh->log_rules, fresh->log_rules_file, &map, err,
+                        sizeof(err));
+    if (rc != 0) {
+        sl_log(SL_LOG_ERROR, "MQ-RELOAD", "%s; kept the rules loaded before",
+               err);
+        mq_rules_free(&map);
+        return rc;
+    }
+    sl_buf a = {0}, b = {0};
+    int same = mq_rules_format(&s->map, &a) == 0 &&
+               mq_rules_format(&map, &b) == 0 && a.n == b.n &&
+               (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+    sl_buf_fini(&a);
+    sl_buf_fini(&b);
+    if (same) {
+        mq_rules_free(&map);
+        return 0;
+    }
+    /* The log topics the new rules name, in the order start-up would
+     * number them: mqtt.log.topic, then each first named. */
+    const char *names[MQ_MAX_LTOPICS];
+    int n = 0;
+    names[n++] = s->lt[0].name;
+    for (size_t i = 0; i < map.ntopics; i++) {
+        int dup = 0;
+        for (int k = 0; k < n && !dup; k++)
+            dup = strcmp(names[k], map.topics[i].name) == 0;
+        if (dup)
+            continue;
+        if (n == MQ_MAX_LTOPICS) {
+            n = -1;
+            break;
+        }
+        names[n++] = map.topics[i].name;
+    }
+    int changed = n != s->nlt;
+    for (int t = 0; !changed && t < n; t++)
+        changed = strcmp(names[t], s->lt[t].name) != 0;
+    if (changed) {
+        sl_log(SL_LOG_WARN, "MQ-RELOAD",
+               "mqtt.log.rules: the new rules name other log topics (%d "
+               "instead of %d, or in another order); that needs a restart "
+               "of every instance; kept the rules loaded before",
+               n, s->nlt);
+        mq_rules_free(&map);
+        return SL_E_INVAL;
+    }
+    mq_rule *rules = NULL;
+    if (map.nrules > 0 &&
+        (rules = calloc(map.nrules, sizeof(*rules))) == NULL) {
+        sl_log(SL_LOG_ERROR, "MQ-RELOAD",
+               "mqtt.log.rules: out of memory; kept the rules loaded before");
+        mq_rules_free(&map);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < map.nrules; i++) {
+        const char *tn = map.topics[map.rules[i].topic].name;
+        rules[i].filter = map.rules[i].filter;
+        rules[i].t = add_ltopic(s, tn, strlen(tn)); /* found, not added */
+    }
+    for (int t = 0; t < s->nlt; t++) {
+        const mq_rule_topic *rt = NULL;
+        for (size_t i = 0; i < map.ntopics && rt == NULL; i++)
+            if (strcmp(map.topics[i].name, s->lt[t].name) == 0)
+                rt = &map.topics[i];
+        s->lt[t].spec = rt;
+        s->lt[t].qos_default = rt && rt->qos > 0 ? (uint8_t)rt->qos : 0;
+        s->lt[t].topic_header = rt ? rt->topic_header : NULL;
+    }
+    free(s->rules);
+    mq_rules_free(&s->map);
+    s->map = map;
+    s->rules = rules;
+    s->nrules = (int)map.nrules;
+    sl_log(SL_LOG_INFO, "MQ-RELOAD",
+           "mqtt.log.rules: %d rules over the same %d log topics (the next "
+           "publish is mapped by them)",
+           s->nrules, s->nlt);
     return 0;
 }
 
@@ -1446,7 +1555,10 @@ mq_server_reload(mq_server *s)
     mq_passwd *pw;
     mq_acl *acl;
     char err[512];
-    if (s->cfg->password_file[0] == 0 && s->cfg->acl_file[0] == 0)
+    /* Nothing configured and nothing loaded: nothing to do.  A path
+     * emptied by the reload unloads its file. */
+    if (s->cfg->password_file[0] == 0 && s->cfg->acl_file[0] == 0 &&
+        s->passwd == NULL && s->acl == NULL)
         return 0;
     int rc = load_files(s->cfg, &pw, &acl, err, sizeof(err));
     if (rc != 0) {

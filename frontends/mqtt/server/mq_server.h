@@ -444,9 +444,11 @@ struct mq_server {
 int mq_server_start(mq_server *s, const mq_config *cfg, uv_loop_t *loop,
                     char *err, size_t errlen);
 void mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg);
-/* SIGHUP: read the password and ACL files again (same paths) and replace
- * the loaded ones when both parse; otherwise keep them and log why.
- * Connections are kept.  0 or the error. */
+/* SIGHUP: reload the mapping rules from fresh (same log topics only). */
+int mq_server_reload_rules(mq_server *s, const mq_config *fresh);
+/* SIGHUP: read the password and ACL files again (the paths in s->cfg) and
+ * replace the loaded ones when both parse; otherwise keep them and log
+ * why.  Connections are kept.  0 or the error. */
 int mq_server_reload(mq_server *s);
 
 /* ---- internals shared by the files of this folder ------------------------ */

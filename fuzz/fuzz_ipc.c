@@ -1137,6 +1137,74 @@ fz_event(sl_slice msg, sl_buf *b)
           "event round trip");
 }
 
+/* TOPIC_ALTER_CONFIGS request and reply [IPC-4.24]. */
+static void
+fz_alter_configs(sl_slice body, sl_buf *b)
+{
+    ipc_alter_configs_req m, m2;
+    ipc_alter_configs_rep r, r2;
+    ipc_cfg_op o, o2;
+    ipc_kv kv, kv2;
+
+    if (ipc_alter_configs_req_decode(body, &m) == 0) {
+        size_t n = m.count;
+        ipc_cfg_op *v = calloc(n ? n : 1, sizeof(*v));
+        if (v == NULL)
+            return;
+        size_t got = 0;
+        while (got < n && ipc_alter_configs_req_next(&m, &v[got]) == 1) {
+            check(v[got].op == IPC_CFG_SET ||
+                      (v[got].op == IPC_CFG_DELETE && v[got].value.n == 0),
+                  "alter configs op");
+            got++;
+        }
+        check(got == n && ipc_alter_configs_req_next(&m, &o) == 0,
+              "alter configs req count");
+        check(m.validate_only <= 1 && m.replace <= 1, "alter configs flags");
+        check(ipc_alter_configs_req_encode(b, m.name, m.validate_only,
+                                           m.replace, v, n) == 0,
+              "alter configs req encodes");
+        check(same(enc_body(b, IPC_OP_TOPIC_ALTER_CONFIGS), body),
+              "alter configs req canonical");
+        check(ipc_alter_configs_req_decode(
+                  enc_body(b, IPC_OP_TOPIC_ALTER_CONFIGS), &m2) == 0 &&
+                  same(m.name, m2.name) &&
+                  m.validate_only == m2.validate_only &&
+                  m.replace == m2.replace && m.count == m2.count,
+              "alter configs req round trip");
+        for (size_t i = 0; i < n; i++)
+            check(ipc_alter_configs_req_next(&m2, &o2) == 1 &&
+                      o2.op == v[i].op && same(o2.key, v[i].key) &&
+                      same(o2.value, v[i].value),
+                  "alter configs req entry");
+        free(v);
+    }
+    if (ipc_alter_configs_rep_decode(body, &r) == 0) {
+        size_t n = r.count;
+        ipc_kv *v = calloc(n ? n : 1, sizeof(*v));
+        if (v == NULL)
+            return;
+        size_t got = 0;
+        while (got < n && ipc_alter_configs_rep_next(&r, &v[got]) == 1)
+            got++;
+        check(got == n && ipc_alter_configs_rep_next(&r, &kv) == 0,
+              "alter configs rep count");
+        check(ipc_alter_configs_rep_encode(b, v, n) == 0,
+              "alter configs rep encodes");
+        check(same(enc_body(b, IPC_OP_TOPIC_ALTER_CONFIGS), body),
+              "alter configs rep canonical");
+        check(ipc_alter_configs_rep_decode(
+                  enc_body(b, IPC_OP_TOPIC_ALTER_CONFIGS), &r2) == 0 &&
+                  r2.count == r.count,
+              "alter configs rep round trip");
+        for (size_t i = 0; i < n; i++)
+            check(ipc_alter_configs_rep_next(&r2, &kv2) == 1 &&
+                      same(kv2.key, v[i].key) && same(kv2.value, v[i].value),
+                  "alter configs rep entry");
+        free(v);
+    }
+}
+
 static void
 fz_body(sl_slice body, sl_buf *b)
 {
@@ -1177,6 +1245,7 @@ fz_body(sl_slice body, sl_buf *b)
     fz_add_partitions_req(body, b);
     fz_tier_status_req(body, b);
     fz_tier_status_rep(body, b);
+    fz_alter_configs(body, b);
     fz_err(body, b);
     fz_empty(body);
 }

@@ -17,8 +17,10 @@
  *   - a KV_WRITE op kind is IPC_KV_PUT, _DELETE or _CHECK, its expect is
  *     IPC_KV_ANY or above, and only a PUT carries a value;
  *   - a u8 flag (KV_SCAN more, OFFSET_FETCH all, ADD_PARTITIONS
- *     validate_only, EVT_KV deleted) is 0 or 1, and a group state is one of
- *     enum ipc_group_state;
+ *     validate_only, ALTER_CONFIGS validate_only and replace, EVT_KV
+ *     deleted) is 0 or 1, and a group state is one of enum ipc_group_state;
+ *   - an ALTER_CONFIGS op is IPC_CFG_SET or IPC_CFG_DELETE, and a DELETE
+ *     has an empty value;
  *   - KV_SCAN more = 1 comes with at least one entry, OFFSET_FETCH all = 1
  *     with none, EVT_KV deleted = 1 with an empty value;
  *   - nothing may follow the last field (no trailing bytes).
@@ -69,6 +71,7 @@ enum {
     MIN_COMMIT_ENTRY = 2 + 4 + 8 + 4 + 2,     /* OFFSET_COMMIT entry */
     MIN_TOPIC_PARTITION = 2 + 4,              /* OFFSET_FETCH request entry */
     MIN_COMMITTED = 2 + 4 + 8 + 4 + 2 + 4,    /* OFFSET_FETCH reply entry */
+    MIN_CFG_OP = 1 + 2 + 2,                   /* TOPIC_ALTER_CONFIGS op */
 };
 
 const char *
@@ -121,6 +124,8 @@ ipc_op_name(int op)
         return "TOPIC_ADD_PARTITIONS";
     case IPC_OP_TIER_STATUS:
         return "TIER_STATUS";
+    case IPC_OP_TOPIC_ALTER_CONFIGS:
+        return "TOPIC_ALTER_CONFIGS";
     case IPC_EVT_ADVANCE:
         return "EVT_ADVANCE";
     case IPC_EVT_TOPIC_CREATED:
@@ -2432,4 +2437,97 @@ int
 ipc_tier_status_rep_next(ipc_tier_status_rep *m, ipc_tier_part *p)
 {
     IPC_NEXT(&m->it_, rd_tier_part, p);
+}
+
+/* ---- TOPIC_ALTER_CONFIGS ------------------------------------------------ */
+
+static int
+cfg_op_valid(const ipc_cfg_op *o)
+{
+    return o->op == IPC_CFG_SET || (o->op == IPC_CFG_DELETE && o->value.n == 0);
+}
+
+int
+ipc_alter_configs_req_encode(sl_buf *b, sl_slice name, int validate_only,
+                             int replace, const ipc_cfg_op *ops, size_t n)
+{
+    wr w = w_begin(b, IPC_OP_TOPIC_ALTER_CONFIGS, 0);
+    w_str(&w, name);
+    w_bool(&w, validate_only);
+    w_bool(&w, replace);
+    w_count(&w, n);
+    for (size_t i = 0; i < n && w.rc == 0; i++) {
+        if (!cfg_op_valid(&ops[i]))
+            w_refuse(&w);
+        w_u8(&w, ops[i].op);
+        w_str(&w, ops[i].key);
+        w_str(&w, ops[i].value);
+    }
+    return w.rc;
+}
+
+static int
+rd_cfg_op(sl_rd *r, void *out)
+{
+    ipc_cfg_op *o = out;
+    if (rd_u8(r, &o->op) != 0 || ipc_rd_str(r, &o->key) != 0 ||
+        ipc_rd_str(r, &o->value) != 0 || !cfg_op_valid(o))
+        return SL_E_MALFORMED;
+    return 0;
+}
+
+int
+ipc_alter_configs_req_decode(sl_slice body, ipc_alter_configs_req *m)
+{
+    sl_rd r;
+    ipc_cfg_op o;
+
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (ipc_rd_str(&r, &m->name) != 0 || rd_bool(&r, &m->validate_only) != 0 ||
+        rd_bool(&r, &m->replace) != 0 ||
+        rd_array(&r, MIN_CFG_OP, rd_cfg_op, &o, &m->count, &m->it_) != 0 ||
+        rd_end(&r) != 0) {
+        memset(m, 0, sizeof(*m));
+        m->it_ = rd_empty();
+        return SL_E_MALFORMED;
+    }
+    return 0;
+}
+
+int
+ipc_alter_configs_req_next(ipc_alter_configs_req *m, ipc_cfg_op *op)
+{
+    IPC_NEXT(&m->it_, rd_cfg_op, op);
+}
+
+int
+ipc_alter_configs_rep_encode(sl_buf *b, const ipc_kv *overrides, size_t n)
+{
+    wr w = w_begin(b, IPC_OP_TOPIC_ALTER_CONFIGS, 0);
+    w_kvs(&w, overrides, n);
+    return w.rc;
+}
+
+int
+ipc_alter_configs_rep_decode(sl_slice body, ipc_alter_configs_rep *m)
+{
+    sl_rd r;
+
+    memset(m, 0, sizeof(*m));
+    m->it_ = rd_empty();
+    sl_rd_init(&r, body);
+    if (rd_kvs(&r, &m->count, &m->it_) != 0 || rd_end(&r) != 0) {
+        m->count = 0;
+        m->it_ = rd_empty();
+        return SL_E_MALFORMED;
+    }
+    return 0;
+}
+
+int
+ipc_alter_configs_rep_next(ipc_alter_configs_rep *m, ipc_kv *kv)
+{
+    IPC_NEXT(&m->it_, rd_kv, kv);
 }

@@ -59,6 +59,7 @@ enum ipc_op {
     IPC_OP_PRODUCER_ID = 21,
     IPC_OP_TOPIC_ADD_PARTITIONS = 22,
     IPC_OP_TIER_STATUS = 23,
+    IPC_OP_TOPIC_ALTER_CONFIGS = 24,
     /* events, published on the pub socket */
     IPC_EVT_ADVANCE = 64,
     IPC_EVT_TOPIC_CREATED = 65,
@@ -855,5 +856,48 @@ int ipc_tier_status_req_decode(sl_slice body, sl_slice *topic);
 int ipc_tier_status_rep_encode(sl_buf *b, const ipc_tier_part *p, size_t n);
 int ipc_tier_status_rep_decode(sl_slice body, ipc_tier_status_rep *m);
 int ipc_tier_status_rep_next(ipc_tier_status_rep *m, ipc_tier_part *p);
+
+/* ---- TOPIC_ALTER_CONFIGS [IPC-4.24] -------------------------------------
+ * req:  str name, u8 validate_only, u8 replace,
+ *       array of { u8 op, str key, str value }
+ * rep:  array of { str key, str value } — the topic's overrides after the
+ *       change (with validate_only: as they would be; nothing changed)
+ * op is IPC_CFG_SET or IPC_CFG_DELETE; a DELETE carries an empty value.
+ * replace = 1 drops every override the request does not SET (Kafka's
+ * AlterConfigs).  All or nothing: status SL_E_NOTOPIC, SL_E_INVAL (unknown
+ * key, bad value, key given twice, key fixed at creation) or
+ * SL_E_UNSUPPORTED, with text naming the key.  validate_only with no ops
+ * reads the overrides.
+ */
+enum { IPC_CFG_SET = 0, IPC_CFG_DELETE = 1 };
+
+typedef struct ipc_cfg_op {
+    uint8_t op;
+    sl_slice key;
+    sl_slice value;
+} ipc_cfg_op;
+
+typedef struct ipc_alter_configs_req {
+    sl_slice name;
+    uint8_t validate_only;
+    uint8_t replace;
+    uint32_t count;
+    sl_rd it_;
+} ipc_alter_configs_req;
+
+typedef struct ipc_alter_configs_rep {
+    uint32_t count;
+    sl_rd it_;
+} ipc_alter_configs_rep;
+
+/* Refuses (SL_E_INVAL) an op other than SET/DELETE and a DELETE with a
+ * value; the decoder refuses them too (SL_E_MALFORMED). */
+int ipc_alter_configs_req_encode(sl_buf *b, sl_slice name, int validate_only,
+                                 int replace, const ipc_cfg_op *ops, size_t n);
+int ipc_alter_configs_req_decode(sl_slice body, ipc_alter_configs_req *m);
+int ipc_alter_configs_req_next(ipc_alter_configs_req *m, ipc_cfg_op *op);
+int ipc_alter_configs_rep_encode(sl_buf *b, const ipc_kv *overrides, size_t n);
+int ipc_alter_configs_rep_decode(sl_slice body, ipc_alter_configs_rep *m);
+int ipc_alter_configs_rep_next(ipc_alter_configs_rep *m, ipc_kv *kv);
 
 #endif /* IPC_MSG_H */

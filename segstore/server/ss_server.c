@@ -597,6 +597,70 @@ handle_add_partitions(ss_server *s, ss_ctx *c, sl_slice body)
     ss__ctx_send(c, &s->out);
 }
 
+/* Encode t's overrides as the TOPIC_ALTER_CONFIGS reply into s->out
+ * (ss_alter_report_fn). */
+static void
+encode_overrides(void *arg, const ss_topic *t)
+{
+    ss_server *s = arg;
+    size_t n = ss_topic_override_count(t);
+    ipc_kv *kv = calloc(n ? n : 1, sizeof(*kv));
+    int rc = kv == NULL ? -ENOMEM : 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        kv[i].key = sl_slice_str(ss_topic_override_key(t, i));
+        kv[i].value = sl_slice_str(ss_topic_override_value(t, i));
+    }
+    if (rc == 0)
+        rc = ipc_alter_configs_rep_encode(&s->out, kv, n);
+    if (rc != 0)
+        ipc_err_encode(&s->out, IPC_OP_TOPIC_ALTER_CONFIGS, rc,
+                       "cannot encode the reply");
+    free(kv);
+}
+
+/*
+ * TOPIC_ALTER_CONFIGS: all or nothing in ss_store_topic_alter.  No event of
+ * its own: nothing a frontend keeps depends on topic configs (they answer
+ * DescribeConfigs with TOPIC_DESCRIBE, and segstore applies the limits), so
+ * a frontend that wants the values re-reads them with TOPIC_DESCRIBE.
+ */
+static void
+handle_alter_configs(ss_server *s, ss_ctx *c, sl_slice body)
+{
+    ipc_alter_configs_req req;
+    if (ipc_alter_configs_req_decode(body, &req) != 0) {
+        s->n_malformed++;
+        ss__reply_err(s, c, IPC_OP_TOPIC_ALTER_CONFIGS, SL_E_MALFORMED,
+                      "malformed TOPIC_ALTER_CONFIGS");
+        return;
+    }
+    ss_cfg_op *ops = calloc(req.count ? req.count : 1, sizeof(*ops));
+    if (ops == NULL) {
+        ss__reply_err(s, c, IPC_OP_TOPIC_ALTER_CONFIGS, -ENOMEM,
+                      "out of memory");
+        return;
+    }
+    size_t n = 0;
+    ipc_cfg_op o;
+    while (ipc_alter_configs_req_next(&req, &o) == 1) {
+        ops[n].op = o.op == IPC_CFG_DELETE ? SS_CFG_DELETE : SS_CFG_SET;
+        ops[n].key = o.key;
+        ops[n].value = o.value;
+        n++;
+    }
+    char err[512] = "";
+    int rc = ss_store_topic_alter(s->store, req.name, ops, n, req.replace,
+                                  req.validate_only, encode_overrides, s, err,
+                                  sizeof(err));
+    free(ops);
+    if (rc != 0) {
+        ss__reply_err(s, c, IPC_OP_TOPIC_ALTER_CONFIGS, rc,
+                      err[0] ? err : sl_strerror(rc));
+        return;
+    }
+    ss__ctx_send(c, &s->out);
+}
+
 static void
 handle_topic_list(ss_server *s, ss_ctx *c)
 {
@@ -1036,6 +1100,9 @@ handle(ss_server *s, ss_ctx *c)
             break;
         case IPC_OP_TIER_STATUS:
             handle_tier_status(s, c, body);
+            break;
+        case IPC_OP_TOPIC_ALTER_CONFIGS:
+            handle_alter_configs(s, c, body);
             break;
         default:
             s->n_malformed++;

@@ -165,6 +165,21 @@ topic_add_override(ss_topic *t, sl_slice key, sl_slice value, char *err,
     return 0;
 }
 
+/* Values the table would take but segstore cannot honour (creation and
+ * alter share this). */
+static int
+value_supported(sl_slice key, sl_slice value, char *err, size_t errlen)
+{
+    if (sl_slice_eq_str(key, "cleanup.policy") &&
+        sl_slice_eq_str(value, "compact")) {
+        snprintf(err, errlen,
+                 "cleanup.policy=compact: log compaction is "
+                 "not supported; use delete");
+        return SL_E_UNSUPPORTED;
+    }
+    return 0;
+}
+
 static int
 write_meta(int topic_dir_fd, const ss_topic *t)
 {
@@ -569,14 +584,9 @@ ss_store_topic_create(ss_store *st, sl_slice name, int32_t partitions,
     int rc = 0;
     int tfd = -1;
     for (size_t i = 0; i < nconfigs && rc == 0; i++) {
-        if (sl_slice_eq_str(configs[i].key, "cleanup.policy") &&
-            sl_slice_eq_str(configs[i].value, "compact")) {
-            snprintf(err, errlen,
-                     "cleanup.policy=compact: log compaction is "
-                     "not supported; use delete");
-            rc = SL_E_UNSUPPORTED;
+        if ((rc = value_supported(configs[i].key, configs[i].value, err,
+                                  errlen)) != 0)
             break;
-        }
         rc = topic_add_override(t, configs[i].key, configs[i].value, err,
                                 errlen);
     }
@@ -704,4 +714,146 @@ ss_store_topic_add_partitions(ss_store *st, sl_slice name, int32_t count,
         return rc;
     }
     return 0;
+}
+
+size_t
+ss_topic_override_count(const ss_topic *t)
+{
+    return t->nov;
+}
+
+const char *
+ss_topic_override_key(const ss_topic *t, size_t i)
+{
+    return i < t->nov ? t->ov[i].key : NULL;
+}
+
+const char *
+ss_topic_override_value(const ss_topic *t, size_t i)
+{
+    return i < t->nov ? t->ov[i].value : NULL;
+}
+
+/* Drop override i of t (order of the rest kept). */
+static void
+topic_drop_override(ss_topic *t, size_t i)
+{
+    memmove(t->ov + i, t->ov + i + 1, (t->nov - i - 1) * sizeof(*t->ov));
+    t->nov--;
+}
+
+/* Check one op's key the way creation does, plus what alter adds: the key
+ * must exist and be changeable after creation.  The value is checked when
+ * the whole new set is resolved. */
+static int
+alter_check_op(const ss_cfg_op *o, char *err, size_t errlen)
+{
+    const sl_conf_key *k =
+        sl_conf_find(ss_topic_conf, ss_topic_conf_len, o->key);
+    if (k == NULL) {
+        if (sl_slice_eq_str(o->key, "partitions") ||
+            sl_slice_eq_str(o->key, "num.partitions"))
+            snprintf(err, errlen,
+                     "'%.*s' is not a topic config; add partitions instead "
+                     "(sluice-ctl topic grow, Kafka "
+                     "CreatePartitions)",
+                     (int)o->key.n, (const char *)o->key.p);
+        else
+            snprintf(err, errlen, "unknown topic config '%.*s'",
+                     (int)SL_MIN(o->key.n, 64), (const char *)o->key.p);
+        return SL_E_INVAL;
+    }
+    if (!k->reloadable) {
+        snprintf(err, errlen,
+                 "topic config '%s' cannot be changed after "
+                 "the topic is created",
+                 k->name);
+        return SL_E_INVAL;
+    }
+    if (o->op == SS_CFG_SET)
+        return value_supported(o->key, o->value, err, errlen);
+    if (o->op != SS_CFG_DELETE) {
+        snprintf(err, errlen, "%s: unknown operation %d", k->name, o->op);
+        return SL_E_INVAL;
+    }
+    return 0;
+}
+
+int
+ss_store_topic_alter(ss_store *st, sl_slice name, const ss_cfg_op *ops,
+                     size_t nops, int replace, int validate_only,
+                     ss_alter_report_fn report, void *arg, char *err,
+                     size_t errlen)
+{
+    ss_topic *t = ss_store_topic_find(st, name);
+    if (t == NULL) {
+        snprintf(err, errlen, "unknown topic '%.*s'",
+                 (int)SL_MIN(name.n, SS_TOPIC_NAME_MAX), (const char *)name.p);
+        return SL_E_NOTOPIC;
+    }
+    /* The new state is built in a scratch copy of the topic; t itself is
+     * touched only once topic.meta holds the new state. */
+    ss_topic nt = *t;
+    nt.logs = NULL;
+    nt.ov = NULL;
+    nt.nov = 0;
+    int rc = 0;
+    for (size_t i = 0; i < nops && rc == 0; i++) {
+        rc = alter_check_op(&ops[i], err, errlen);
+        for (size_t j = 0; j < i && rc == 0; j++) {
+            if (ops[j].key.n == ops[i].key.n &&
+                memcmp(ops[j].key.p, ops[i].key.p, ops[i].key.n) == 0) {
+                snprintf(err, errlen, "config '%.*s' given twice",
+                         (int)ops[i].key.n, (const char *)ops[i].key.p);
+                rc = SL_E_INVAL;
+            }
+        }
+    }
+    /* Overrides kept: all of them, or with replace none. */
+    for (size_t i = 0; rc == 0 && !replace && i < t->nov; i++)
+        rc = topic_add_override(&nt, sl_slice_str(t->ov[i].key),
+                                sl_slice_str(t->ov[i].value), err, errlen);
+    for (size_t i = 0; rc == 0 && i < nops; i++) {
+        for (size_t j = 0; j < nt.nov; j++) {
+            if (sl_slice_eq_str(ops[i].key, nt.ov[j].key)) {
+                topic_drop_override(&nt, j);
+                break;
+            }
+        }
+        if (ops[i].op == SS_CFG_SET)
+            rc = topic_add_override(&nt, ops[i].key, ops[i].value, err, errlen);
+    }
+    if (rc == 0)
+        rc = topic_resolve(&nt, &st->defaults, err, errlen);
+    if (rc != 0)
+        goto out;
+    if (validate_only) {
+        if (report != NULL)
+            report(arg, &nt);
+        goto out;
+    }
+    int tfd = openat(st->dir_fd, t->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    rc = tfd < 0 ? -errno : write_meta(tfd, &nt);
+    if (tfd >= 0)
+        close(tfd);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s/%s/topic.meta: %s", st->dir, t->name,
+                 sl_strerror(rc));
+        goto out;
+    }
+    /* Committed: swap the overrides in and hand every log its settings. */
+    ss_override *old = t->ov;
+    t->ov = nt.ov;
+    t->nov = nt.nov;
+    t->cfg = nt.cfg;
+    nt.ov = old;
+    for (int32_t p = 0; p < t->partitions; p++)
+        ss_log_set_cfg(t->logs[p], &t->cfg);
+    if (report != NULL)
+        report(arg, t);
+    sl_log(SL_LOG_INFO, "SS-TOPIC",
+           "altered topic=%s configs=%zu overrides=%zu", t->name, nops, t->nov);
+out:
+    free(nt.ov);
+    return rc;
 }

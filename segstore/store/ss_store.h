@@ -56,6 +56,42 @@ int ss_store_topic_create(ss_store *st, sl_slice name, int32_t partitions,
  * SL_E_INVAL with a message in err.  Durable when it returns 0. */
 int ss_store_topic_add_partitions(ss_store *st, sl_slice name, int32_t count,
                                   int validate_only, char *err, size_t errlen);
+/* One change of TOPIC_ALTER_CONFIGS: set key to value, or delete the
+ * topic's override of key (back to segstore's topic.* default). */
+enum { SS_CFG_SET = 0, SS_CFG_DELETE = 1 };
+typedef struct ss_cfg_op {
+    int op; /* SS_CFG_SET or SS_CFG_DELETE */
+    sl_slice key;
+    sl_slice value; /* SET only */
+} ss_cfg_op;
+
+/*
+ * Change a topic's config overrides, all or nothing.  With `replace`, every
+ * override not SET by ops is dropped first (Kafka's AlterConfigs).  Every
+ * key is checked against ss_topic_conf with the rules of creation (unknown
+ * key, bad value, a key given twice, a key not changeable after creation:
+ * SL_E_INVAL; cleanup.policy=compact: SL_E_UNSUPPORTED), err naming the
+ * key; SL_E_NOTOPIC when the topic is unknown.  Nothing changes on error
+ * or with validate_only.  Otherwise topic.meta is rewritten durably (tmp,
+ * fdatasync, rename, fsync dir) before the new settings reach each
+ * partition's log, which use them for what they do next (rolls, retention,
+ * limits, timestamps; the tier service reads the topic's config on each
+ * pass).  On success report (may be NULL) is called once with the topic as
+ * it is now — with validate_only, as it would be: a scratch copy valid only
+ * during the call, for the ss_topic_override_* and ss_topic_cfg readers.
+ * Owner thread.
+ */
+typedef void (*ss_alter_report_fn)(void *arg, const ss_topic *result);
+int ss_store_topic_alter(ss_store *st, sl_slice name, const ss_cfg_op *ops,
+                         size_t nops, int replace, int validate_only,
+                         ss_alter_report_fn report, void *arg, char *err,
+                         size_t errlen);
+/* The topic's overrides, in the order they are stored: key i, value i.
+ * Views valid until the topic is next altered or deleted. */
+size_t ss_topic_override_count(const ss_topic *t);
+const char *ss_topic_override_key(const ss_topic *t, size_t i);
+const char *ss_topic_override_value(const ss_topic *t, size_t i);
+
 /* Delete a topic and all its data.  SL_E_NOTOPIC when unknown. */
 int ss_store_topic_delete(ss_store *st, sl_slice name);
 

@@ -4,6 +4,8 @@
  *   sluice-ctl [--segstore URL] [--json] topic create NAME --partitions N
  *                                        [--config KEY=VALUE]...
  *   sluice-ctl ... topic list | topic describe NAME | topic delete NAME
+ *   sluice-ctl ... topic alter NAME [--config KEY=VALUE]...
+ *                  [--delete-config KEY]... [--validate-only] [--replace]
  *   sluice-ctl ... offsets TOPIC PARTITION [earliest|latest|TIMESTAMP_MS]
  *   sluice-ctl ... produce TOPIC PARTITION [--key K] [--batch N] < lines
  *   sluice-ctl ... consume TOPIC PARTITION [--from OFFSET] [--count N]
@@ -36,7 +38,10 @@ usage(FILE *out)
         "commands:\n"
         "  topic create NAME --partitions N [--config KEY=VALUE]...\n"
         "  topic list\n"
-        "  topic describe NAME\n"
+        "  topic describe NAME   (* marks configs set on the topic)\n"
+        "  topic alter NAME [--config KEY=VALUE]... [--delete-config KEY]...\n"
+        "      [--validate-only] [--replace]   (all or nothing; --replace\n"
+        "      resets every config not given to its default)\n"
         "  topic delete NAME\n"
         "  offsets TOPIC PARTITION [earliest|latest|TIMESTAMP_MS]\n"
         "  produce TOPIC PARTITION [--key KEY] [--batch N]   (one record "
@@ -245,8 +250,148 @@ topic_list(ctl *c)
     return 0;
 }
 
+/* The topic's overrides (TOPIC_ALTER_CONFIGS, validate_only, no change):
+ * copied out, because the next call reuses c->body.  0, or the exit
+ * status after printing why. */
+typedef struct ctl_overrides {
+    size_t n;
+    char key[64][64];
+    char value[64][256];
+} ctl_overrides;
+
+static int topic_describe_with(ctl *c, const char *name,
+                               const ctl_overrides *ov);
+
+static int
+fetch_overrides(ctl *c, const char *name, ctl_overrides *o)
+{
+    o->n = 0;
+    ipc_alter_configs_req_encode(&c->req, sl_slice_str(name), 1, 0, NULL, 0);
+    int rc = call(c);
+    if (rc != 0)
+        return rc;
+    ipc_alter_configs_rep m;
+    if (ipc_alter_configs_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) !=
+        0) {
+        fprintf(stderr, "sluice-ctl: malformed reply\n");
+        return 2;
+    }
+    ipc_kv kv;
+    while (o->n < SL_ARRAY_LEN(o->key) &&
+           ipc_alter_configs_rep_next(&m, &kv) == 1) {
+        snprintf(o->key[o->n], sizeof(o->key[0]), "%.*s", (int)kv.key.n,
+                 (const char *)kv.key.p);
+        snprintf(o->value[o->n], sizeof(o->value[0]), "%.*s", (int)kv.value.n,
+                 (const char *)kv.value.p);
+        o->n++;
+    }
+    return 0;
+}
+
+static int
+is_override(const ctl_overrides *o, sl_slice key)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (sl_slice_eq_str(key, o->key[i]))
+            return 1;
+    return 0;
+}
+
+/* topic alter NAME [--config K=V]... [--delete-config K]... [--validate-only]
+ * [--replace]: one TOPIC_ALTER_CONFIGS, all or nothing. */
+static int
+topic_alter(ctl *c, int argc, char **argv)
+{
+    if (argc < 1)
+        return die_usage("topic alter: NAME required");
+    const char *name = argv[0];
+    ipc_cfg_op ops[64];
+    size_t n = 0;
+    int validate_only = 0, replace = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            char *eq = strchr(argv[++i], '=');
+            if (eq == NULL || n == SL_ARRAY_LEN(ops))
+                return die_usage("--config KEY=VALUE");
+            ops[n].op = IPC_CFG_SET;
+            ops[n].key = sl_slice_make(argv[i], (size_t)(eq - argv[i]));
+            ops[n].value = sl_slice_str(eq + 1);
+            n++;
+        } else if (strcmp(argv[i], "--delete-config") == 0 && i + 1 < argc) {
+            if (n == SL_ARRAY_LEN(ops))
+                return die_usage("too many configs");
+            ops[n].op = IPC_CFG_DELETE;
+            ops[n].key = sl_slice_str(argv[++i]);
+            ops[n].value = sl_slice_make(NULL, 0);
+            n++;
+        } else if (strcmp(argv[i], "--validate-only") == 0) {
+            validate_only = 1;
+        } else if (strcmp(argv[i], "--replace") == 0) {
+            replace = 1;
+        } else {
+            return die_usage("topic alter: unknown argument");
+        }
+    }
+    if (n == 0 && !replace)
+        return die_usage("topic alter: --config KEY=VALUE or --delete-config "
+                         "KEY required");
+    ipc_alter_configs_req_encode(&c->req, sl_slice_str(name), validate_only,
+                                 replace, ops, n);
+    int rc = call(c);
+    if (rc != 0)
+        return rc;
+    ipc_alter_configs_rep m;
+    if (ipc_alter_configs_rep_decode(sl_slice_make(c->body.p, c->body.n), &m) !=
+        0) {
+        fprintf(stderr, "sluice-ctl: malformed reply\n");
+        return 2;
+    }
+    ipc_kv kv;
+    int first = 1;
+    if (c->json) {
+        printf("{\"topic\":");
+        json_str(stdout, sl_slice_str(name));
+        printf(",\"validate_only\":%s,\"overrides\":{",
+               validate_only ? "true" : "false");
+    } else {
+        printf("%s topic %s; its overrides%s:\n",
+               validate_only ? "validated (nothing changed)" : "altered", name,
+               validate_only ? " would be" : " now");
+    }
+    while (ipc_alter_configs_rep_next(&m, &kv) == 1) {
+        if (c->json) {
+            printf("%s", first ? "" : ",");
+            json_str(stdout, kv.key);
+            printf(":");
+            json_str(stdout, kv.value);
+        } else {
+            printf("  %.*s=%.*s\n", (int)kv.key.n, (const char *)kv.key.p,
+                   (int)kv.value.n, (const char *)kv.value.p);
+        }
+        first = 0;
+    }
+    if (c->json)
+        printf("}}\n");
+    else if (first)
+        printf("  (none: every config is segstore's topic.* default)\n");
+    return 0;
+}
+
 static int
 topic_describe(ctl *c, const char *name)
+{
+    ctl_overrides *ov = malloc(sizeof(*ov));
+    if (ov == NULL)
+        return 2;
+    int rc = fetch_overrides(c, name, ov);
+    if (rc == 0)
+        rc = topic_describe_with(c, name, ov);
+    free(ov);
+    return rc;
+}
+
+static int
+topic_describe_with(ctl *c, const char *name, const ctl_overrides *ov)
 {
     ipc_topic_describe_req_encode(&c->req, sl_slice_str(name));
     int rc = call(c);
@@ -272,7 +417,12 @@ topic_describe(ctl *c, const char *name)
             json_str(stdout, kv.value);
             first = 0;
         }
-        printf("},\"partition_info\":[");
+        printf("},\"overrides\":[");
+        for (size_t i = 0; i < ov->n; i++) {
+            printf("%s", i ? "," : "");
+            json_str(stdout, sl_slice_str(ov->key[i]));
+        }
+        printf("],\"partition_info\":[");
         first = 1;
         while (ipc_topic_describe_rep_next_part(&m, &pi) == 1) {
             printf("%s{\"partition\":%d,\"log_start\":%" PRId64
@@ -287,10 +437,12 @@ topic_describe(ctl *c, const char *name)
     }
     printf("topic %.*s: %d partitions\n", (int)m.name.n, (const char *)m.name.p,
            m.partitions);
-    printf("configs:\n");
+    printf("configs (* set on the topic; the rest are segstore's topic.* "
+           "defaults):\n");
     while (ipc_topic_describe_rep_next_config(&m, &kv) == 1)
-        printf("  %.*s=%.*s\n", (int)kv.key.n, (const char *)kv.key.p,
-               (int)kv.value.n, (const char *)kv.value.p);
+        printf("%c %.*s=%.*s\n", is_override(ov, kv.key) ? '*' : ' ',
+               (int)kv.key.n, (const char *)kv.key.p, (int)kv.value.n,
+               (const char *)kv.value.p);
     printf("partition  log-start  high-watermark  segments  bytes\n");
     while (ipc_topic_describe_rep_next_part(&m, &pi) == 1)
         printf("%9d  %9" PRId64 "  %14" PRId64 "  %8d  %" PRId64 "\n",
@@ -741,10 +893,12 @@ main(int argc, char **argv)
             rc = topic_describe(&c, av[2]);
         else if (strcmp(av[1], "delete") == 0 && ac >= 3)
             rc = topic_delete(&c, av[2]);
+        else if (strcmp(av[1], "alter") == 0)
+            rc = topic_alter(&c, ac - 2, av + 2);
         else if (strcmp(av[1], "grow") == 0 && ac >= 3)
             rc = ctl_topic_grow(&c, ac - 2, av + 2);
         else
-            rc = die_usage("topic create|list|describe|delete|grow");
+            rc = die_usage("topic create|list|describe|alter|delete|grow");
     } else if (strcmp(av[0], "offsets") == 0) {
         rc = offsets(&c, ac - 1, av + 1);
     } else if (strcmp(av[0], "produce") == 0) {

@@ -116,6 +116,8 @@ enum kind {
     K_PRODUCER_ID_REQ,
     K_PRODUCER_ID_REP,
     K_ADD_PARTITIONS_REQ,
+    K_ALTER_REQ,
+    K_ALTER_REP,
     K_ERR,
     K_EMPTY,
     K_COUNT_
@@ -433,6 +435,26 @@ decode_any(enum kind k, sl_slice body)
         uint8_t vo;
         return ipc_add_partitions_req_decode(body, &name, &count, &vo);
     }
+    case K_ALTER_REQ: {
+        ipc_alter_configs_req m;
+        ipc_cfg_op o;
+        if ((rc = ipc_alter_configs_req_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_alter_configs_req_next(&m, &o) == 1)
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
+    case K_ALTER_REP: {
+        ipc_alter_configs_rep m;
+        ipc_kv kv;
+        if ((rc = ipc_alter_configs_rep_decode(body, &m)) != 0)
+            return rc;
+        while (ipc_alter_configs_rep_next(&m, &kv) == 1)
+            n++;
+        assert_int_equal(n, m.count);
+        return 0;
+    }
     case K_ERR: {
         sl_slice text;
         return ipc_err_decode(body, &text);
@@ -713,6 +735,16 @@ encode_sample(enum kind k, sl_buf *b)
         break;
     case K_ADD_PARTITIONS_REQ:
         rc = ipc_add_partitions_req_encode(b, t, 8, 1);
+        break;
+    case K_ALTER_REQ: {
+        ipc_cfg_op ops[2] = {
+            {IPC_CFG_SET, sl_slice_str("retention.ms"), sl_slice_str("1000")},
+            {IPC_CFG_DELETE, sl_slice_str("segment.ms"), {NULL, 0}}};
+        rc = ipc_alter_configs_req_encode(b, t, 1, 0, ops, 2);
+        break;
+    }
+    case K_ALTER_REP:
+        rc = ipc_alter_configs_rep_encode(b, sample_kvs, 3);
         break;
     case K_ERR:
         rc = ipc_err_encode(b, IPC_OP_APPEND, SL_E_NOTOPIC, "no such topic");
@@ -2373,13 +2405,14 @@ test_coord_names(void **state)
         {IPC_OP_PRODUCER_ID, "PRODUCER_ID"},
         {IPC_OP_TOPIC_ADD_PARTITIONS, "TOPIC_ADD_PARTITIONS"},
         {IPC_OP_TIER_STATUS, "TIER_STATUS"},
+        {IPC_OP_TOPIC_ALTER_CONFIGS, "TOPIC_ALTER_CONFIGS"},
         {IPC_EVT_KV, "EVT_KV"},
         {IPC_EVT_GROUP, "EVT_GROUP"},
     };
 
     for (size_t i = 0; i < SL_ARRAY_LEN(ops); i++)
         assert_string_equal(ipc_op_name(ops[i].op), ops[i].name);
-    assert_string_equal(ipc_op_name(24), "?");
+    assert_string_equal(ipc_op_name(25), "?");
     assert_string_equal(ipc_op_name(69), "?");
 
     assert_string_equal(ipc_group_state_name(IPC_GROUP_EMPTY), "Empty");
@@ -2829,6 +2862,125 @@ test_vector_evt_kv(void **state)
     sl_buf_fini(&b);
 }
 
+/* [IPC-4.24] TOPIC_ALTER_CONFIGS: round trips, a test vector, and what
+ * the encoder and decoder refuse. */
+static void
+test_alter_configs(void **state)
+{
+    (void)state;
+    sl_buf b = {0}, e = {0};
+    ipc_alter_configs_req m;
+    ipc_alter_configs_rep r;
+    ipc_cfg_op o;
+    ipc_kv kv[3];
+
+    ipc_cfg_op ops[3] = {
+        {IPC_CFG_SET, max_str(), max_str()},
+        {IPC_CFG_DELETE, sl_slice_str("retention.ms"), {NULL, 0}},
+        {IPC_CFG_SET, sl_slice_str(""), sl_slice_str("")}};
+    assert_int_equal(
+        ipc_alter_configs_req_encode(&b, sl_slice_str("t"), 7, 0, ops, 3), 0);
+    assert_int_equal(ipc_alter_configs_req_decode(
+                         body_of(&b, IPC_OP_TOPIC_ALTER_CONFIGS, 0), &m),
+                     0);
+    assert_true(sl_slice_eq_str(m.name, "t"));
+    assert_int_equal(m.validate_only, 1); /* any non-zero is sent as 1 */
+    assert_int_equal(m.replace, 0);
+    assert_int_equal(m.count, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ipc_alter_configs_req_next(&m, &o), 1);
+        assert_int_equal(o.op, ops[i].op);
+        assert_slice_eq(o.key, ops[i].key);
+        assert_slice_eq(o.value, ops[i].value);
+    }
+    assert_int_equal(ipc_alter_configs_req_next(&m, &o), 0);
+    /* No ops (reads the overrides), replace set. */
+    assert_int_equal(
+        ipc_alter_configs_req_encode(&b, sl_slice_str("t"), 0, 1, NULL, 0), 0);
+    assert_int_equal(ipc_alter_configs_req_decode(
+                         body_of(&b, IPC_OP_TOPIC_ALTER_CONFIGS, 0), &m),
+                     0);
+    assert_int_equal(m.replace, 1);
+    assert_int_equal(m.count, 0);
+    assert_int_equal(ipc_alter_configs_req_next(&m, &o), 0);
+
+    assert_int_equal(ipc_alter_configs_rep_encode(&b, sample_kvs, 3), 0);
+    assert_int_equal(ipc_alter_configs_rep_decode(
+                         body_of(&b, IPC_OP_TOPIC_ALTER_CONFIGS, 0), &r),
+                     0);
+    assert_int_equal(r.count, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ipc_alter_configs_rep_next(&r, &kv[i]), 1);
+    assert_int_equal(ipc_alter_configs_rep_next(&r, &kv[0]), 0);
+    check_kvs(kv, sample_kvs, 3);
+
+    /* The encoder refuses an unknown op and a DELETE with a value. */
+    ipc_cfg_op bad[2] = {
+        {2, sl_slice_str("k"), sl_slice_str("v")},
+        {IPC_CFG_DELETE, sl_slice_str("k"), sl_slice_str("v")}};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(ipc_alter_configs_req_encode(&b, sl_slice_str("t"), 0,
+                                                      0, &bad[i], 1),
+                         SL_E_INVAL);
+
+    /* Vector: name "t", validate_only 0, replace 1, SET retention.ms=1000,
+     * DELETE segment.ms. */
+    hex_to_buf("534c0118 00000000 0001 74 00 01 00000002"
+               "00 000c 726574656e74696f6e2e6d73 0004 31303030"
+               "01 000a 7365676d656e742e6d73 0000",
+               &b);
+    assert_int_equal(
+        ipc_alter_configs_req_decode(
+            sl_slice_make(b.p + IPC_HDR_LEN, b.n - IPC_HDR_LEN), &m),
+        0);
+    ipc_cfg_op got[2];
+    assert_int_equal(ipc_alter_configs_req_next(&m, &got[0]), 1);
+    assert_int_equal(ipc_alter_configs_req_next(&m, &got[1]), 1);
+    assert_true(sl_slice_eq_str(got[0].key, "retention.ms"));
+    assert_true(sl_slice_eq_str(got[0].value, "1000"));
+    assert_int_equal(got[1].op, IPC_CFG_DELETE);
+    assert_int_equal(ipc_alter_configs_req_encode(&e, m.name, m.validate_only,
+                                                  m.replace, got, 2),
+                     0);
+    assert_same_bytes(&e, &b);
+
+    /* What the decoder refuses (rule 3 and 2 of [IPC-1]). */
+    static const struct {
+        int k;
+        const char *hex;
+        int ok;
+    } cases[] = {
+        {K_ALTER_REQ, "0001 74 00 00 00000000", 1},
+        {K_ALTER_REQ, "0001 74 02 00 00000000", 0}, /* validate_only */
+        {K_ALTER_REQ, "0001 74 00 02 00000000", 0}, /* replace */
+        {K_ALTER_REQ, "0001 74 00 00 00000001 00 0000 0000", 1},
+        {K_ALTER_REQ, "0001 74 00 00 00000001 02 0000 0000", 0}, /* op */
+        {K_ALTER_REQ, "0001 74 00 00 00000001 ff 0000 0000", 0},
+        {K_ALTER_REQ, "0001 74 00 00 00000001 01 0000 0000", 1},
+        {K_ALTER_REQ, "0001 74 00 00 00000001 01 0000 0001 76", 0},
+        /* smallest op is 5 bytes: count 2 over 9 bytes is refused */
+        {K_ALTER_REQ, "0001 74 00 00 00000002 00 0000 0000 0000", 0},
+        {K_ALTER_REQ, "0001 74 00 00 ffffffff 00 0000 0000", 0},
+        {K_ALTER_REP, "00000000", 1},
+        {K_ALTER_REP, "00000001 0000 0000", 1},
+        {K_ALTER_REP, "00000002 0000 0000", 0},
+        {K_ALTER_REP, "ffffffff 0000 0000", 0},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
+        hex_to_buf(cases[i].hex, &b);
+        assert_int_equal(
+            decode_any((enum kind)cases[i].k, sl_slice_make(b.p, b.n)),
+            cases[i].ok ? 0 : SL_E_MALFORMED);
+    }
+    /* _next after a failed decode yields nothing. */
+    hex_to_buf("0001 74 00 00 00000001 02 0000 0000", &b);
+    assert_int_equal(ipc_alter_configs_req_decode(sl_slice_make(b.p, b.n), &m),
+                     SL_E_MALFORMED);
+    assert_int_equal(ipc_alter_configs_req_next(&m, &o), 0);
+    sl_buf_fini(&e);
+    sl_buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -2878,6 +3030,7 @@ main(void)
         cmocka_unit_test(test_vector_offset_commit_req),
         cmocka_unit_test(test_vector_evt_kv),
         cmocka_unit_test(test_tier_status_roundtrip),
+        cmocka_unit_test(test_alter_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,11 @@ kill -9 of an instance and resumption on another.
 Run: mqtt_cluster_test.py BIN_DIR [unittest args], under /usr/bin/python3.
 """
 import os
+import re
 import signal
+import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -31,6 +34,64 @@ def drain(r, wait=0.7):
         elif m["qos"] == 2:
             r.ack(5, m["pid"])
         out.append(m)
+
+
+def wait_for(cond, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Paho:
+    """A python3-paho-mqtt client recording the payloads it receives (it
+    acknowledges QoS 1 itself)."""
+
+    def __init__(self, port, cid, v5=False):
+        import paho.mqtt.client as mqtt
+        self.got = []
+        self.lock = threading.Lock()
+        self.c = mqtt.Client(client_id=cid, protocol=mqtt.MQTTv5 if v5
+                             else mqtt.MQTTv311)
+        self.c.on_message = self._on_message
+        self.c.connect("127.0.0.1", port, 30)
+        self.c.loop_start()
+        wait_for(self.c.is_connected, 5, "paho connect")
+
+    def _on_message(self, c, u, m):
+        with self.lock:
+            self.got.append(m.payload)
+
+    def subscribe(self, filt, qos):
+        done = threading.Event()
+        self.c.on_subscribe = lambda *a: done.set()
+        self.c.subscribe(filt, qos)
+        assert done.wait(5), "no SUBACK"
+
+    def payloads(self):
+        with self.lock:
+            return list(self.got)
+
+    def close(self):
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+def share_stable(node, ports, group, parts=8):
+    """Every instance's last MQ-SHARE line for coordinator group `group`
+    has one generation, and the partitions add up to all of them."""
+    last = {}
+    for pt in ports:
+        lines = re.findall(r"MQ-SHARE.*group=%s generation=(\d+) "
+                           r"partitions=(\d+)" % re.escape(group),
+                           node.mqtt_log(pt))
+        if not lines:
+            return False
+        last[pt] = lines[-1]
+    gens = {g for g, _ in last.values()}
+    return len(gens) == 1 and sum(int(n) for _, n in last.values()) == parts
 
 
 class ClusterTest(unittest.TestCase):
@@ -277,6 +338,109 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(got, [b"once"])
         sub.close()
         p.close()
+
+    def test_shared_subscription_across_instances(self):
+        # One member of share group g on each instance: every message goes
+        # to exactly one of them, and both get some.
+        a = self.node.start_mqtt()
+        b = self.node.start_mqtt()
+        m1 = Paho(a, "sh-1", v5=True)
+        m2 = Paho(b, "sh-2", v5=True)
+        m1.subscribe("$share/g/sh/#", 1)
+        m2.subscribe("$share/g/sh/#", 1)
+        wait_for(lambda: share_stable(self.node, (a, b), "mqtt-share:g:sh/#"),
+                 10, "share group stable over both instances")
+        pub = Paho(a, "sh-pub")
+        n = 64
+        for i in range(n):
+            pub.c.publish("sh/t%d" % (i % 16), b"s%02d" % i,
+                          1).wait_for_publish()
+        wait_for(lambda: len(m1.payloads()) + len(m2.payloads()) >= n, 10,
+                 "shared deliveries")
+        time.sleep(0.5)
+        x, y = m1.payloads(), m2.payloads()
+        print("\nshare across instances: %d + %d of %d" % (len(x), len(y), n))
+        self.assertEqual(sorted(x + y), [b"s%02d" % i for i in range(n)])
+        self.assertTrue(x and y, "all to one instance")
+        for c in (pub, m1, m2):
+            c.close()
+
+    def test_shared_subscription_kill9_redelivers(self):
+        # A member on B receives its share and never acknowledges; B is
+        # killed with kill -9: the member on A gets those messages.
+        a = self.node.start_mqtt()
+        b = self.node.start_mqtt()
+        m1 = Paho(a, "k-1", v5=True)
+        m2 = Raw(b, v=5)
+        m2.connect("k-2")
+        m1.subscribe("$share/k/kk/#", 1)
+        m2.subscribe("$share/k/kk/#", 1)
+        wait_for(lambda: share_stable(self.node, (a, b), "mqtt-share:k:kk/#"),
+                 10, "share group stable over both instances")
+        pub = Paho(a, "k-pub")
+        n = 48
+        want = {b"k%02d" % i for i in range(n)}
+        for i in range(n):
+            pub.c.publish("kk/t%d" % (i % 16), b"k%02d" % i,
+                          1).wait_for_publish()
+        held = []
+        deadline = time.time() + 10
+        while len(m1.payloads()) + len(held) < n and time.time() < deadline:
+            p = m2.recv_packet(0.2)
+            if p is not None and p[0] == 3:
+                held.append(m2.parse_publish(p)["payload"])  # not acked
+        self.assertEqual(set(m1.payloads()) | set(held), want)
+        self.assertTrue(held, "nothing went to the member on B")
+        self.node.kill_mqtt(b, signal.SIGKILL)
+        m2.close()
+        wait_for(lambda: set(m1.payloads()) >= want, 20,
+                 "the killed instance's unacknowledged messages on A")
+        got = m1.payloads()
+        lost = want - set(got)
+        print("\nshare kill -9: %d held unacknowledged on B, A got %d "
+              "(%d duplicates), lost %d" % (len(held), len(got),
+                                           len(got) - len(set(got)),
+                                           len(lost)))
+        self.assertEqual(lost, set())
+        for c in (pub, m1):
+            c.close()
+
+    def test_sessions_of_a_killed_instance_expire(self):
+        # Sessions kept by an instance killed with kill -9 are expired by
+        # a survivor; one with a long expiry stays.
+        a = self.node.start_mqtt()
+        self.node.start_mqtt()
+        ctl = os.path.join(mqtt_util.BIN, "sluice-ctl")
+
+        def kv(key):
+            r = subprocess.run([ctl, "--segstore", self.node.url, "kv",
+                                "get", key], capture_output=True, text=True,
+                               timeout=10)
+            return r.stdout.strip()
+
+        short = Raw(a, v=5)
+        short.connect("exp-short", clean=False, cprops=[(P_SESSION_EXPIRY,
+                                                          2)])
+        short.subscribe("exp/#", 1)
+        gone = Raw(a, v=5)
+        gone.connect("exp-gone", clean=False, cprops=[(P_SESSION_EXPIRY, 1)])
+        gone.subscribe("exp/#", 1)
+        gone.send(b"\xe0\x00")  # offline before the kill
+        gone.close()
+        keep = Raw(a, v=5)
+        keep.connect("exp-long", clean=False, cprops=[(P_SESSION_EXPIRY,
+                                                        300)])
+        keep.subscribe("exp/#", 1)
+        wait_for(lambda: "mqtt/s/exp-short" in kv("mqtt/s/exp-short") and
+                 "mqtt/s/exp-gone" in kv("mqtt/s/exp-gone"), 5,
+                 "sessions in KV")
+        self.node.kill_mqtt(a, signal.SIGKILL)
+        for c in (short, keep):
+            c.close()
+        wait_for(lambda: "mqtt/s/exp-short" not in kv("mqtt/s/exp-short")
+                 and "mqtt/s/exp-gone" not in kv("mqtt/s/exp-gone"), 20,
+                 "the killed instance's sessions expired")
+        self.assertIn("mqtt/s/exp-long", kv("mqtt/s/exp-long"))
 
 
 if __name__ == "__main__":

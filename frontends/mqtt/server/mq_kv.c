@@ -1032,6 +1032,264 @@ reap_scan(reap_req *q)
         free(q);
 }
 
+/* ---- sessions that outlive their process ----------------------------------
+ *
+ * A session with a finite expiry interval is expired by the instance that
+ * holds it.  When that instance dies, the one that claims it (above) also
+ * adopts its sessions: it finds them by their owner key (mqtt/o/<cid>
+ * naming the dead instance), and for each session with a finite expiry
+ * it writes, in one conditional KV_WRITE, the session with its disconnect
+ * time set (when it was connected at the crash: its expiry counts from
+ * the claim) and the owner key naming itself — on condition that neither
+ * changed, so a client that came back meanwhile keeps its session.  When
+ * the expiry has passed, it deletes the session, its QoS 2 ids and owner
+ * key, again only if the owner key and the session are still the ones it
+ * wrote.  Should the adopter die too, its own claimer adopts them again
+ * (the disconnect time is kept).
+ */
+struct mq_adopted {
+    mq_adopted *next;
+    char *cid;
+    size_t cid_n;
+    int64_t version; /* of both the session and the owner key */
+    int64_t due;     /* wall ms */
+};
+
+typedef struct adopt_req {
+    mq_server *s;
+    char dead[17];
+    char after[IPC_STR_MAX];
+    size_t after_n;
+} adopt_req;
+
+typedef struct adopt_one {
+    mq_server *s;
+    char *cid;
+    size_t cid_n;
+    int64_t over; /* owner key's version */
+    int64_t due;
+} adopt_one;
+
+static void
+adopt_one_free(adopt_one *a)
+{
+    free(a->cid);
+    free(a);
+}
+
+static void
+on_adopt_put(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    adopt_one *a = arg;
+    mq_server *s = a->s;
+    int64_t rev = 0;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc == 0 && ipc_kv_write_rep_decode(body, &rev) != 0)
+        rc = SL_E_MALFORMED;
+    mq_adopted *d = rc == 0 ? calloc(1, sizeof(*d)) : NULL;
+    if (d != NULL) {
+        /* The list takes the client id. */
+        d->cid = a->cid;
+        d->cid_n = a->cid_n;
+        a->cid = NULL;
+        d->version = rev;
+        d->due = a->due;
+        d->next = s->adopted;
+        s->adopted = d;
+    }
+    adopt_one_free(a);
+}
+
+static void
+on_adopt_get(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    adopt_one *a = arg;
+    mq_server *s = a->s;
+    ipc_kv_get_rep m;
+    ipc_kv_entry e;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc == 0 && ipc_kv_get_rep_decode(body, &m) != 0)
+        rc = SL_E_MALFORMED;
+    if (rc != 0 || ipc_kv_get_rep_next(&m, &e) != 1 || e.status != 0 ||
+        e.value.n < 14 || e.value.p[0] != 2) {
+        adopt_one_free(a); /* no session kept (or unreadable): nothing */
+        return;
+    }
+    uint32_t expiry = sl_get_u32be(e.value.p + 2);
+    int64_t disc = (int64_t)sl_get_u64be(e.value.p + 6);
+    if (expiry == 0xFFFFFFFFu) {
+        adopt_one_free(a); /* never expires */
+        return;
+    }
+    int64_t now = sl_now_ms();
+    if (disc <= 0)
+        disc = now; /* connected when its instance died */
+    a->due = disc + (int64_t)expiry * 1000;
+    uint8_t *v = malloc(e.value.n);
+    if (v == NULL) {
+        adopt_one_free(a);
+        return;
+    }
+    memcpy(v, e.value.p, e.value.n);
+    sl_put_u64be(v + 6, (uint64_t)disc);
+    char ov[24];
+    snprintf(ov, sizeof(ov), "%s/r", s->instance);
+    size_t n1, n2;
+    char *k1 = key_make(PFX_S, sl_slice_make(a->cid, a->cid_n), &n1);
+    char *k2 = key_make(PFX_O, sl_slice_make(a->cid, a->cid_n), &n2);
+    ipc_kv_op ops[2] = {
+        {IPC_KV_PUT, sl_slice_make(k1, n1), e.version,
+         sl_slice_make(v, e.value.n)},
+        {IPC_KV_PUT, sl_slice_make(k2, n2), a->over, sl_slice_str(ov)}};
+    sl_buf b = {0};
+    rc = k1 && k2 ? ipc_kv_write_req_encode(&b, 0, ops, 2) : -ENOMEM;
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_adopt_put,
+                                a);
+    sl_buf_fini(&b);
+    free(k1);
+    free(k2);
+    free(v);
+    if (rc != 0)
+        adopt_one_free(a);
+}
+
+static void
+adopt_get(mq_server *s, sl_slice cid, int64_t over)
+{
+    adopt_one *a = calloc(1, sizeof(*a));
+    size_t kn;
+    char *k = key_make(PFX_S, cid, &kn);
+    if (a == NULL || k == NULL || (a->cid = malloc(cid.n ? cid.n : 1)) == NULL)
+        goto fail;
+    memcpy(a->cid, cid.p, cid.n);
+    a->cid_n = cid.n;
+    a->s = s;
+    a->over = over;
+    sl_slice key = sl_slice_make(k, kn);
+    sl_buf b = {0};
+    int rc = ipc_kv_get_req_encode(&b, &key, 1);
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_adopt_get,
+                                a);
+    sl_buf_fini(&b);
+    free(k);
+    if (rc != 0)
+        adopt_one_free(a);
+    return;
+fail:
+    free(k);
+    if (a != NULL)
+        adopt_one_free(a);
+}
+
+static void adopt_scan(adopt_req *q);
+
+static void
+on_adopt_scan(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    adopt_req *q = arg;
+    mq_server *s = q->s;
+    ipc_kv_scan_rep m;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc == 0 && ipc_kv_scan_rep_decode(body, &m) != 0)
+        rc = SL_E_MALFORMED;
+    if (rc != 0) {
+        free(q);
+        return;
+    }
+    size_t pn = strlen(PFX_O);
+    ipc_kv_entry e;
+    size_t last = 0;
+    while (ipc_kv_scan_rep_next(&m, &e) == 1) {
+        memcpy(q->after, e.key.p, e.key.n);
+        last = e.key.n;
+        if (e.key.n <= pn || e.value.n < 16 ||
+            memcmp(e.value.p, q->dead, 16) != 0)
+            continue;
+        adopt_get(s, sl_slice_make(e.key.p + pn, e.key.n - pn), e.version);
+    }
+    if (m.more && last > 0) {
+        q->after_n = last;
+        adopt_scan(q);
+        return;
+    }
+    free(q);
+}
+
+static void
+adopt_scan(adopt_req *q)
+{
+    ipc_kv_scan_req r = {sl_slice_str(PFX_O),
+                         sl_slice_make(q->after, q->after_n), 1000, 4u << 20};
+    sl_buf b = {0};
+    int rc = ipc_kv_scan_req_encode(&b, &r);
+    if (rc == 0)
+        rc = ipc_client_request(q->s->ipc, sl_slice_make(b.p, b.n),
+                                on_adopt_scan, q);
+    sl_buf_fini(&b);
+    if (rc != 0)
+        free(q);
+}
+
+static void
+on_adopted_expired(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    mq_adopted *d = arg;
+    (void)body;
+    if (rc == 0 && h->status != 0)
+        rc = h->status;
+    if (rc == 0)
+        sl_log(SL_LOG_INFO, "MQ-EXPIRE",
+               "session of %.*s (left by a dead instance) expired",
+               (int)d->cid_n, d->cid);
+    free(d->cid);
+    free(d);
+}
+
+void
+mq__kv_adopted_tick(mq_server *s)
+{
+    int64_t now = sl_now_ms();
+    mq_adopted **pp = &s->adopted;
+    while (*pp != NULL) {
+        mq_adopted *d = *pp;
+        if (d->due > now) {
+            pp = &d->next;
+            continue;
+        }
+        *pp = d->next;
+        size_t n1, n2, n3;
+        sl_slice cid = sl_slice_make(d->cid, d->cid_n);
+        char *k1 = key_make(PFX_S, cid, &n1);
+        char *k2 = key_make(PFX_O, cid, &n2);
+        char *k3 = key_make(PFX_Q2, cid, &n3);
+        /* Only if nobody took the client since (a CONNECT rewrites the
+         * owner key): otherwise it is that instance's session now. */
+        ipc_kv_op ops[3] = {
+            {IPC_KV_DELETE, sl_slice_make(k1, n1), d->version, {NULL, 0}},
+            {IPC_KV_DELETE, sl_slice_make(k2, n2), d->version, {NULL, 0}},
+            {IPC_KV_DELETE, sl_slice_make(k3, n3), IPC_KV_ANY, {NULL, 0}}};
+        sl_buf b = {0};
+        int rc =
+            k1 && k2 && k3 ? ipc_kv_write_req_encode(&b, 0, ops, 3) : -ENOMEM;
+        if (rc == 0)
+            rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n),
+                                    on_adopted_expired, d);
+        sl_buf_fini(&b);
+        free(k1);
+        free(k2);
+        free(k3);
+        if (rc != 0) {
+            free(d->cid);
+            free(d);
+        }
+    }
+}
+
 static void
 on_dead_claimed(mq_server *s, void *arg, int rc)
 {
@@ -1040,6 +1298,12 @@ on_dead_claimed(mq_server *s, void *arg, int rc)
     if (rc != 0) { /* another instance claimed it, or it came back */
         free(q);
         return;
+    }
+    adopt_req *a = calloc(1, sizeof(*a));
+    if (a != NULL) {
+        a->s = s;
+        memcpy(a->dead, q->dead, sizeof(a->dead));
+        adopt_scan(a);
     }
     reap_scan(q);
 }

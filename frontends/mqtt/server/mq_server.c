@@ -1236,7 +1236,9 @@ on_tick(uv_timer_t *t)
     if (!s->ready)
         return;
     mq__sessions_tick(s, now);
+    mq__shares_tick(s, now);
     mq__kv_orphans_tick(s);
+    mq__kv_adopted_tick(s);
     if (now - s->last_beat_ms >= 1000) {
         s->last_beat_ms = now;
         mq__kv_heartbeat(s);
@@ -1694,7 +1696,7 @@ on_stop_timer(uv_timer_t *t)
     mq_server *s = t->data;
     uint64_t waited = mq__now_ms() - s->start_ms;
     mq__kv_flush(s);
-    if ((s->appending || s->kv_busy || s->nkv > 0) &&
+    if ((s->appending || s->kv_busy || s->nkv > 0 || mq__shares_busy(s)) &&
         waited < (uint64_t)s->cfg->shutdown_timeout_ms)
         return; /* wait for the APPEND and KV writes in flight */
     uv_timer_stop(&s->stop_timer);
@@ -1736,6 +1738,7 @@ mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg)
             mq__kv_set(s, "mqtt/i/", sl_slice_str(s->instance), NULL, 0, 1,
                        NULL, NULL);
         mq__kv_tick(s);
+        mq__shares_stop(s);
         mq__append_flush(s);
         mq__kv_flush(s);
     }

@@ -91,6 +91,8 @@ typedef struct mq_tnode mq_tnode;
 typedef struct mq_retained mq_retained;
 typedef struct mq_kvop mq_kvop;
 typedef struct mq_orphan mq_orphan;
+typedef struct mq_shgroup mq_shgroup;
+typedef struct mq_adopted mq_adopted;
 /* A KV write is durable (rc 0) or failed. */
 typedef void (*mq_kv_cb)(void *arg, int rc);
 
@@ -138,6 +140,7 @@ typedef struct mq_sgroup {
     mq_subent **members;
     uint32_t n, cap;
     uint32_t rr;
+    mq_shgroup *co; /* its cluster-wide coordination (mq_share.c) */
 } mq_sgroup;
 
 /* A trie node: one topic level.  Used for both subscriptions (subs,
@@ -176,7 +179,9 @@ typedef struct mq_out {
     int64_t off;
     mq_retained *held; /* retained/shared copy when not resendable by offset */
     char *share;       /* shared delivery: the "$share/g/f" it went through */
-    bool resend;       /* resend with DUP when the cursor passes it again */
+    int32_t sh_part;   /* shared delivery: its log position */
+    int64_t sh_off;
+    bool resend; /* resend with DUP when the cursor passes it again */
 } mq_out;
 
 enum { MQ_OUT_ACK = 1, MQ_OUT_REC = 2, MQ_OUT_COMP = 3 };
@@ -187,6 +192,57 @@ typedef struct mq_cursor {
     uint8_t live;     /* fed by the shared tail */
     uint8_t reading;  /* a READ for this session is in flight */
 } mq_cursor;
+
+/* A shared-subscription message taken back from a member that went away,
+ * waiting for another member with a free slot. */
+typedef struct mq_spend {
+    mq_retained *held;
+    uint8_t qos;
+    int32_t part;
+    int64_t off;
+} mq_spend;
+
+/* A share group `$share/<group>/<filter>` across the cluster (mq_share.c):
+ * this process joins segstore's group coordinator as one member of group
+ * "mqtt-share:<group>:<filter>" while it has an online member of the share
+ * group, is assigned some of the log partitions, delivers the group's
+ * messages from those partitions only (to its own members, round robin),
+ * and commits, per partition, the offset below which every message of the
+ * group has been acknowledged (OFFSET_COMMIT, fenced by generation). */
+struct mq_shgroup {
+    mq_shgroup *next;
+    mq_server *s;
+    char *name; /* "$share/<group>/<filter>", NUL-terminated */
+    size_t name_n;
+    sl_slice group, filter; /* views into name */
+    char *cgroup;           /* coordinator group name */
+    size_t cgroup_n;
+    int state;   /* MQ_SH_* */
+    int busy;    /* a JOIN/SYNC/FETCH/HEARTBEAT/LEAVE in flight */
+    int cbusy;   /* an OFFSET_COMMIT in flight */
+    int refs;    /* requests in flight, +1 while listed */
+    int leave;   /* REVOKING ends in LEAVE (no online member left) */
+    int leaving; /* the LEAVE is in flight */
+    char *member;
+    size_t member_n;
+    int32_t gen;
+    int64_t born_ms;    /* wall ms when this process first saw the group */
+    uint8_t *owned;     /* [nparts] assigned to this process */
+    mq_cursor *cur;     /* [nparts] */
+    int64_t *start;     /* [nparts] tail when first seen: start w/o commit */
+    int64_t *committed; /* [nparts] last committed, -1 none */
+    uint8_t *fresh;     /* [nparts] no commit existed: skip older messages */
+    mq_spend *pend;
+    size_t npend, cappend;
+    uint64_t hb_at, retry_at, revoke_until, commit_at;
+};
+
+enum {
+    MQ_SH_OUT = 0,      /* not a member of the coordinator group */
+    MQ_SH_JOINING = 1,  /* JOIN (then SYNC, OFFSET_FETCH) in flight */
+    MQ_SH_STABLE = 2,   /* partitions assigned: delivering */
+    MQ_SH_REVOKING = 3, /* rebalance or leave: waiting for acks, commit */
+};
 
 /* A message waiting for a window slot (retained on subscribe). */
 typedef struct mq_pend {
@@ -428,7 +484,9 @@ struct mq_server {
     uint64_t last_flush_ms;
     uint64_t last_beat_ms, last_reap_ms;
     int reap_busy;
-    mq_orphan *orphans; /* wills of dead instances, waiting */
+    mq_orphan *orphans;  /* wills of dead instances, waiting */
+    mq_adopted *adopted; /* sessions of dead instances, waiting to expire */
+    mq_shgroup *shares;  /* share groups this process has seen */
     uint64_t last_sys_ms;
     mq_passwd *passwd;          /* NULL: no password file */
     mq_acl *acl;                /* NULL: no ACL file (everything allowed) */
@@ -507,10 +565,29 @@ void mq__deliver_retained(mq_session *ss, mq_retained *r, uint8_t qos,
 /* The session's client went away: its unacknowledged shared-subscription
  * messages go to another member of their group. */
 void mq__share_redispatch(mq_server *s, mq_session *ss);
+/* Shared subscriptions across instances (mq_srv_deliver.c side): a member
+ * got a free slot or a group got partitions: drain what waits, read the
+ * log where the group is behind. */
+void mq__share_kick(mq_server *s, mq_shgroup *sh);
+/* Per owned partition, the lowest offset of the group still in flight or
+ * waiting (pos[p] lowered to it); returns how many are in flight. */
+size_t mq__share_inflight(mq_server *s, mq_shgroup *sh, int64_t *pos);
+void mq__share_pend_clear(mq_shgroup *sh);
 /* Save the sessions of gated connections (end of a loop iteration). */
 void mq__gate_flush(mq_server *s);
 /* Resend what is in flight after a reconnect (PUBREL, held copies). */
 void mq__session_resend(mq_session *ss);
+
+/* share groups (mq_share.c) */
+/* The share object of "$share/<group>/<filter>" (found or created). */
+mq_shgroup *mq__share_get(mq_server *s, sl_slice name);
+void mq__share_hold(mq_shgroup *sh);
+void mq__share_rele(mq_shgroup *sh);
+void mq__shares_tick(mq_server *s, uint64_t now);
+/* Orderly stop: commit and leave every group.  True while requests of
+ * that are in flight. */
+void mq__shares_stop(mq_server *s);
+bool mq__shares_busy(const mq_server *s);
 
 /* trie (mq_trie.c) */
 mq_tnode *mq__trie_new(void);
@@ -562,6 +639,8 @@ void mq__kv_heartbeat(mq_server *s);
 void mq__kv_reap_check(mq_server *s);
 void mq__kv_orphans_tick(mq_server *s);
 void mq__kv_orphans_free(mq_server *s);
+/* Sessions adopted from dead instances: expire them when due. */
+void mq__kv_adopted_tick(mq_server *s);
 void mq__kv_fini(mq_server *s);
 /* May c publish (MQ_ACL_WRITE) to / receive (MQ_ACL_READ) topic? */
 bool mq__acl(const mq_conn *c, sl_slice topic, int access);

@@ -422,44 +422,90 @@ on_sub(void *arg, mq_subent *e)
     aggregate(d, ss, e);
 }
 
-static void
-on_group(void *arg, mq_sgroup *g)
+/*
+ * Send m to the next member of share group g that can take it now, round
+ * robin.  `have` is the message's held copy when there is one already (a
+ * redispatch); (part, off) its log position, remembered with the copy so
+ * that the group's committed position stays below it until it is
+ * acknowledged.  SENT (to a member; also a QoS 0 message nobody could
+ * take, dropped and counted) or BLOCKED (QoS 1/2 and no member has a free
+ * slot: the caller keeps it in the log or waiting).
+ */
+static int
+share_send(mq_server *s, mq_sgroup *g, const mq_msg *m, mq_retained *have,
+           bool dup, int32_t part, int64_t off, const mq_session *except)
 {
-    dctx *d = arg;
-    const mq_msg *m = d->m;
     for (uint32_t k = 0; k < g->n; k++) {
         uint32_t i = (g->rr + k) % g->n;
         mq_subent *e = g->members[i];
         mq_session *ss = e->sess;
         uint8_t q = SL_MIN(e->qos, m->qos);
-        if (m->ts < e->since_ms)
-            return;
-        if (ss->gone || !can_take(ss, q))
+        if (ss == except || ss->gone || !can_take(ss, q))
             continue;
         mq_retained *held = NULL;
         if (q > 0) {
             /* The member's cursor does not cover this message: keep its
-             * bytes for a resend. */
-            held = calloc(1, sizeof(*held));
-            if (held == NULL || mq__msg_blob(m, &held->blob, &held->n) != 0) {
-                free(held);
-                return;
+             * bytes for a resend or a redispatch. */
+            held = have;
+            if (held != NULL) {
+                mq__retained_hold(held);
+            } else {
+                held = calloc(1, sizeof(*held));
+                if (held == NULL ||
+                    mq__msg_blob(m, &held->blob, &held->n) != 0) {
+                    free(held);
+                    return BLOCKED;
+                }
+                held->refs = 1;
             }
-            held->refs = 1;
         }
         uint32_t id = e->id;
         size_t before = ss->nout;
         int r = send_publish(ss, m, q, e->rap && m->retain, &id, id ? 1 : 0,
-                             false, 0, held);
+                             dup, 0, held);
         mq__retained_rele(held);
         if (r == BLOCKED)
             continue;
-        if (ss->nout > before) /* remember the group for a redispatch */
-            ss->out[ss->nout - 1].share = strdup(e->filter);
+        if (ss->nout > before) { /* remember the group for a redispatch */
+            mq_out *o = &ss->out[ss->nout - 1];
+            o->share = strdup(e->filter);
+            o->sh_part = part;
+            o->sh_off = off;
+        }
         g->rr = i + 1;
-        return;
+        return SENT;
     }
-    d->s->st.dropped_qos0 += m->qos == 0;
+    if (m->qos == 0) {
+        s->st.dropped_qos0++;
+        return SENT;
+    }
+    return BLOCKED;
+}
+
+/* From the tail: the group delivers the messages of the partitions it was
+ * assigned (mq_share.c), each to one of this process's members; other
+ * instances deliver the rest.  A message no member can take now stops the
+ * group's cursor there: it is read again from the log later. */
+static void
+on_group(void *arg, mq_sgroup *g)
+{
+    dctx *d = arg;
+    const mq_msg *m = d->m;
+    mq_shgroup *sh = g->co;
+    if (sh == NULL || m->part < 0 || m->part >= d->s->nparts)
+        return;
+    int32_t p = m->part;
+    mq_cursor *cur = &sh->cur[p];
+    if (sh->state != MQ_SH_STABLE || !sh->owned[p] || !cur->live ||
+        m->offset < cur->next)
+        return;
+    if ((sh->fresh[p] && m->ts < sh->born_ms) ||
+        share_send(d->s, g, m, NULL, false, p, m->offset, NULL) != BLOCKED) {
+        cur->next = m->offset + 1;
+    } else {
+        cur->live = 0;
+        cur->next = m->offset;
+    }
 }
 
 static void
@@ -985,6 +1031,239 @@ out:
     free(q);
 }
 
+/* ---- a share group's own reads ----------------------------------------------
+ *
+ * A share group whose cursor on one of its partitions is behind the tail
+ * (it was just assigned the partition and resumes from the committed
+ * position, or no member could take a message) reads the log for itself,
+ * like a session, until it has caught up.  Messages below redo_end may
+ * have been sent before (by the partition's previous owner) and go out
+ * with DUP.
+ */
+
+typedef struct share_req {
+    mq_shgroup *sh;
+    int32_t *parts;
+    size_t n;
+} share_req;
+
+typedef struct shctx {
+    mq_server *s;
+    mq_shgroup *sh;
+    mq_sgroup *g;
+} shctx;
+
+static void share_read(mq_server *s, mq_shgroup *sh);
+
+static bool
+share_rec(void *arg, mq_msg *m)
+{
+    shctx *x = arg;
+    mq_shgroup *sh = x->sh;
+    mq_cursor *cur = &sh->cur[m->part];
+    if (mq_topic_match(sh->filter, m->topic) &&
+        !(sh->fresh[m->part] && m->ts < sh->born_ms)) {
+        /* Below redo_end it may have been delivered by the partition's
+         * previous owner: DUP says so. */
+        if (share_send(x->s, x->g, m, NULL, m->offset < cur->redo_end, m->part,
+                       m->offset, NULL) == BLOCKED)
+            return false;
+    }
+    cur->next = m->offset + 1;
+    return true;
+}
+
+static void
+on_share_read(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    share_req *q = arg;
+    mq_shgroup *sh = q->sh;
+    mq_server *s = sh->s;
+    ipc_read_rep m;
+    for (size_t i = 0; i < q->n; i++)
+        sh->cur[q->parts[i]].reading = 0;
+    bool ok = rc == 0 && h->status == 0 && ipc_read_rep_decode(body, &m) == 0 &&
+              m.count == q->n;
+    bool again = false;
+    mq_sgroup *g = ok && sh->state == MQ_SH_STABLE
+                       ? mq__trie_group(s->subs_root, sh->filter, sh->group)
+                       : NULL;
+    if (!ok)
+        s->st.ipc_errors++;
+    if (g != NULL) {
+        ipc_read_result res;
+        for (size_t i = 0; ipc_read_rep_next(&m, &res) == 1; i++) {
+            int32_t p = q->parts[i];
+            mq_cursor *cur = &sh->cur[p];
+            if (cur->live || !sh->owned[p])
+                continue;
+            if (res.status == SL_E_RANGE) {
+                cur->next = cur->next < res.log_start ? res.log_start
+                                                      : res.high_watermark;
+                again = true;
+                continue;
+            }
+            if (res.status != 0)
+                continue;
+            ipc_seg_view v;
+            sl_slice data;
+            if (result_bytes(s, &res, &v, &data) != 0) {
+                again = true;
+                continue;
+            }
+            shctx x = {s, sh, g};
+            int64_t next = walk(s, p, data, cur->next, share_rec, &x);
+            if (v.map_ != NULL)
+                ipc_seg_view_release(&v);
+            if (next < 0) /* blocked: a member frees a slot later */
+                continue;
+            cur->next = SL_MAX(cur->next, next);
+            if (cur->next >= s->tail_next[p]) {
+                cur->live = 1;
+                cur->redo_end = 0;
+            } else if (res.kind != IPC_READ_NONE) {
+                again = true;
+            }
+        }
+    }
+    free(q->parts);
+    free(q);
+    if (again)
+        share_read(s, sh);
+    mq__share_rele(sh);
+}
+
+static void
+share_read(mq_server *s, mq_shgroup *sh)
+{
+    if (sh->state != MQ_SH_STABLE || !s->ready)
+        return;
+    ipc_read_entry *e = calloc((size_t)s->nparts, sizeof(*e));
+    int32_t *parts = calloc((size_t)s->nparts, sizeof(*parts));
+    share_req *q = calloc(1, sizeof(*q));
+    if (e == NULL || parts == NULL || q == NULL)
+        goto out;
+    size_t n = 0;
+    for (int32_t p = 0; p < s->nparts; p++) {
+        mq_cursor *cur = &sh->cur[p];
+        if (!sh->owned[p] || cur->live || cur->reading)
+            continue;
+        e[n] = (ipc_read_entry){
+            mq__gp_topic(s, p), mq__gp_part(s, p), cur->next,
+            (int32_t)SL_MIN(s->cfg->read_max_bytes, 256 << 10)};
+        parts[n++] = p;
+    }
+    if (n == 0)
+        goto out;
+    sl_buf b = {0};
+    int rc = ipc_read_req_encode(&b, s->is_local ? 0 : IPC_READ_INLINE, e, n);
+    q->sh = sh;
+    q->parts = parts;
+    q->n = n;
+    if (rc == 0)
+        rc = ipc_client_request(s->ipc, sl_slice_make(b.p, b.n), on_share_read,
+                                q);
+    sl_buf_fini(&b);
+    if (rc != 0) {
+        s->st.ipc_errors++;
+        goto out;
+    }
+    s->st.reads++;
+    mq__share_hold(sh);
+    for (size_t i = 0; i < n; i++)
+        sh->cur[parts[i]].reading = 1;
+    free(e);
+    return;
+out:
+    free(e);
+    free(parts);
+    free(q);
+}
+
+void
+mq__share_pend_clear(mq_shgroup *sh)
+{
+    for (size_t i = 0; i < sh->npend; i++)
+        mq__retained_rele(sh->pend[i].held);
+    sh->npend = 0;
+}
+
+static int
+share_pend_add(mq_shgroup *sh, mq_retained *held, uint8_t qos, int32_t part,
+               int64_t off)
+{
+    if (sh->npend == sh->cappend) {
+        size_t cap = sh->cappend ? sh->cappend * 2 : 16;
+        mq_spend *v = realloc(sh->pend, cap * sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        sh->pend = v;
+        sh->cappend = cap;
+    }
+    mq__retained_hold(held);
+    sh->pend[sh->npend++] = (mq_spend){held, qos, part, off};
+    return 0;
+}
+
+void
+mq__share_kick(mq_server *s, mq_shgroup *sh)
+{
+    if (sh->state != MQ_SH_STABLE)
+        return;
+    mq_sgroup *g = mq__trie_group(s->subs_root, sh->filter, sh->group);
+    if (g == NULL)
+        return;
+    size_t i = 0;
+    while (i < sh->npend) {
+        mq_spend *pd = &sh->pend[i];
+        mq_msg m;
+        if (mq__msg_from_blob(s, sl_slice_make(pd->held->blob, pd->held->n),
+                              &m) == 0) {
+            m.part = -1;
+            m.offset = -1;
+            if (share_send(s, g, &m, pd->held, false, pd->part, pd->off,
+                           NULL) == BLOCKED)
+                break;
+        }
+        mq__retained_rele(pd->held);
+        i++;
+    }
+    if (i > 0) {
+        memmove(sh->pend, sh->pend + i, (sh->npend - i) * sizeof(*sh->pend));
+        sh->npend -= i;
+    }
+    bool room = false;
+    for (uint32_t k = 0; k < g->n && !room; k++)
+        room = !g->members[k]->sess->gone && can_take(g->members[k]->sess, 1);
+    if (room && sh->npend == 0)
+        share_read(s, sh);
+}
+
+size_t
+mq__share_inflight(mq_server *s, mq_shgroup *sh, int64_t *pos)
+{
+    size_t n = 0;
+    mq_sgroup *g = mq__trie_group(s->subs_root, sh->filter, sh->group);
+    for (uint32_t k = 0; g != NULL && k < g->n; k++) {
+        mq_session *ss = g->members[k]->sess;
+        for (size_t i = 0; i < ss->nout; i++) {
+            const mq_out *o = &ss->out[i];
+            if (o->share == NULL || o->state == MQ_OUT_COMP || o->sh_part < 0 ||
+                o->sh_part >= s->nparts || strcmp(o->share, sh->name) != 0)
+                continue;
+            n++;
+            if (o->sh_off < pos[o->sh_part])
+                pos[o->sh_part] = o->sh_off;
+        }
+    }
+    for (size_t i = 0; i < sh->npend; i++) {
+        const mq_spend *pd = &sh->pend[i];
+        if (pd->part >= 0 && pd->part < s->nparts && pd->off < pos[pd->part])
+            pos[pd->part] = pd->off;
+    }
+    return n;
+}
+
 /* ---- retained on subscribe, pending copies ---------------------------------
  */
 
@@ -1050,6 +1329,15 @@ mq__session_kick(mq_session *ss)
         return;
     pend_drain(ss);
     session_read(ss);
+    /* A slot freed: the share groups it is in may go on. */
+    mq_server *s = ss->conn->srv;
+    for (mq_subent *e = ss->subs; e != NULL; e = e->next) {
+        if (e->group.n == 0)
+            continue;
+        mq_sgroup *g = mq__trie_group(s->subs_root, e->match, e->group);
+        if (g != NULL && g->co != NULL)
+            mq__share_kick(s, g->co);
+    }
 }
 
 void
@@ -1066,33 +1354,25 @@ mq__share_redispatch(mq_server *s, mq_session *ss)
         mq_sgroup *g = NULL;
         if (mq_topic_share_parse(sl_slice_str(o->share), &sh) == 1)
             g = mq__trie_group(s->subs_root, sh.filter, sh.group);
-        bool sent = false;
+        bool done = false;
         if (g != NULL &&
             mq__msg_from_blob(s, sl_slice_make(o->held->blob, o->held->n),
                               &m) == 0) {
             m.part = -1;
             m.offset = -1;
-            for (uint32_t k = 0; k < g->n && !sent; k++) {
-                uint32_t j = (g->rr + k) % g->n;
-                mq_subent *e = g->members[j];
-                mq_session *to = e->sess;
-                uint8_t q = SL_MIN(e->qos, o->qos);
-                if (to == ss || to->gone || !can_take(to, q))
-                    continue;
-                size_t before = to->nout;
-                uint32_t id = e->id;
-                int r = send_publish(to, &m, q, false, &id, id ? 1 : 0, false,
-                                     0, q > 0 ? o->held : NULL);
-                if (r == BLOCKED)
-                    continue;
-                if (to->nout > before)
-                    to->out[to->nout - 1].share = strdup(e->filter);
-                g->rr = j + 1;
-                sent = true;
-            }
+            done = share_send(s, g, &m, o->held, false, o->sh_part, o->sh_off,
+                              ss) == SENT;
+            /* No other member has a slot now: the group keeps it for the
+             * next that has.  A group that is no longer delivering
+             * committed a position below it: the next owner sends it. */
+            if (!done && g->co != NULL &&
+                (g->co->state == MQ_SH_STABLE ||
+                 g->co->state == MQ_SH_REVOKING))
+                done = share_pend_add(g->co, o->held, o->qos, o->sh_part,
+                                      o->sh_off) == 0;
         }
-        if (!sent)
-            s->st.dropped_qos0++; /* no other member could take it */
+        if (!done)
+            s->st.dropped_qos0++; /* counted with the undeliverable */
         out_del(ss, i);
     }
 }

@@ -199,6 +199,12 @@ mq__session_sub(mq_server *s, mq_session *ss, const mq_sub *sub, uint32_t id,
         free(e);
         return rc;
     }
+    if (e->group.n != 0) {
+        /* The group is coordinated across instances (mq_share.c). */
+        mq_sgroup *g = mq__trie_group(s->subs_root, e->match, e->group);
+        if (g != NULL && g->co == NULL)
+            g->co = mq__share_get(s, f);
+    }
     e->next = ss->subs;
     ss->subs = e;
     ss->nsubs++;

@@ -390,15 +390,9 @@ class ClusterTest(unittest.TestCase):
             c.close()
 
 
-    # KNOWN GAP (sluice-mqtt, not this test): a shared subscription group
-    # is kept per process.  Each instance round-robins the group over its
-    # own members only, so with members on two instances every message
-    # reaches one member on EACH instance (seen: 40 of 40 to both).
-    # docs/mqtt.md promises "each message to one member".  Marked as an
-    # expected failure so that the rest of the suite stays green; it turns
-    # into an "unexpected success" (a failing run) once sluice-mqtt
-    # coordinates share groups across instances, and the marker must go.
-    @unittest.expectedFailure
+    # A share group with members on two instances: each message to exactly
+    # one member, cluster-wide (segstore's group coordinator splits the log
+    # partitions between the instances; docs/mqtt.md section 9).
     def test_1b_shared_subscription_across_instances(self):
         mq = self.mq
         pub = MC(mq, "sh-pub")
@@ -413,10 +407,15 @@ class ClusterTest(unittest.TestCase):
         self.assertNotEqual(s1, s2, "share members on one instance")
         m1.subscribe("$share/g/sh/#", 1)
         m2.subscribe("$share/g/sh/#", 1)
-        time.sleep(0.2)
+
+        def stable():
+            r = self.cl.ctl("group", "describe", "mqtt-share:g:sh/#",
+                            check=False)
+            return "state=Stable" in r.stdout and "members=2" in r.stdout
+        wait_for(stable, 10, "share group over both instances")
         n = 40
         for i in range(n):
-            pub.publish("sh/t%d" % (i % 4), b"s%02d" % i, 1) \
+            pub.publish("sh/t%d" % (i % 8), b"s%02d" % i, 1) \
                 .wait_for_publish(10)
         wait_for(lambda: len(m1.got) + len(m2.got) >= n, 10,
                  "shared deliveries")
@@ -430,6 +429,7 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(both, [], "a message delivered to both members "
                          "of one share group (members on different "
                          "sluice-mqtt instances)")
+        self.assertTrue(a and b, "every message to one instance")
         for c in (pub, m1, m2):
             c.close()
 

@@ -1377,6 +1377,11 @@ on_ready(mq_server *s)
     s->ready = 1;
     s->start_busy = 0;
     s->last_poll_ms = mq__now_ms();
+    /* The heartbeat goes first, before any client's session or will: an
+     * instance killed right after it started is then known to be dead,
+     * and its clients' wills and sessions are taken over. */
+    s->last_beat_ms = s->last_poll_ms;
+    mq__kv_heartbeat(s);
     sl_log(SL_LOG_INFO, "MQ-READY",
            "log topic=%s topics=%d rules=%d partitions=%d local=%d",
            s->cfg->log_topic, s->nlt, s->nrules, s->nparts, s->is_local);

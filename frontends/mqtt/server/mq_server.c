@@ -1739,9 +1739,10 @@ mq_server_stop(mq_server *s, void (*done)(void *arg), void *arg)
         fe_conn_pause(c->fe);
     }
     if (s->ready) {
-        if (s->kv_ok)
-            mq__kv_set(s, "mqtt/i/", sl_slice_str(s->instance), NULL, 0, 1,
-                       NULL, NULL);
+        /* The heartbeat stays: once it is old, a survivor claims this
+         * instance like a dead one, sends the delayed wills of its
+         * offline sessions when due (connected clients' wills were just
+         * deleted: none is sent for them) and expires its sessions. */
         mq__kv_tick(s);
         mq__shares_stop(s);
         mq__append_flush(s);

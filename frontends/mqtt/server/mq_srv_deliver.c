@@ -25,8 +25,11 @@
  * largest granted QoS, retain-as-published if any of them says so, and
  * every matching subscription identifier (MQTT 5, 3.3.4).  No Local skips
  * a subscription for messages whose mqtt.cid header is the session's own
- * client id.  A shared subscription group gets each message once, sent to
- * the next member round robin that is online and can take it now.
+ * client id.  A shared subscription group is one group across the cluster
+ * (mq_share.c): this process delivers only the messages of the partitions
+ * the group assigned it, each once, to the next of its members round
+ * robin that is online and can take it now; the group has its own cursor
+ * per partition and reads the log for itself when it is behind.
  *
  * Resending.  Outbound QoS 1/2 messages in flight are remembered by log
  * position (partition, offset, packet id); after a reconnect the cursor

@@ -365,6 +365,40 @@ class ClusterTest(unittest.TestCase):
         for c in (pub, m1, m2):
             c.close()
 
+    def test_shared_subscription_member_leaves_under_traffic(self):
+        # The only member on B disconnects while messages flow: B leaves
+        # the group (commit, LEAVE), A takes every partition and nothing
+        # is lost.
+        a = self.node.start_mqtt()
+        b = self.node.start_mqtt()
+        m1 = Paho(a, "l-1", v5=True)
+        m2 = Paho(b, "l-2", v5=True)
+        m1.subscribe("$share/l/ll/#", 1)
+        m2.subscribe("$share/l/ll/#", 1)
+        wait_for(lambda: share_stable(self.node, (a, b), "mqtt-share:l:ll/#"),
+                 10, "share group stable over both instances")
+        pub = Paho(a, "l-pub")
+        n = 200
+        want = {b"l%03d" % i for i in range(n)}
+        for i in range(n):
+            pub.c.publish("ll/t%d" % (i % 16), b"l%03d" % i,
+                          1).wait_for_publish()
+            if i == n // 2:
+                m2.close()
+        try:
+            wait_for(lambda: set(m1.payloads()) | set(m2.payloads()) >= want,
+                     15, "every message after the member on B left")
+        except AssertionError:
+            print("missing", sorted(want - set(m1.payloads()) -
+                                    set(m2.payloads())))
+            raise
+        x, y = m1.payloads(), m2.payloads()
+        print("\nshare member leaves: A %d, B %d, duplicates %d" %
+              (len(x), len(y), len(x) + len(y) - len(set(x) | set(y))))
+        self.assertTrue(y, "nothing went to the member on B")
+        for c in (pub, m1):
+            c.close()
+
     def test_shared_subscription_kill9_redelivers(self):
         # A member on B receives its share and never acknowledges; B is
         # killed with kill -9: the member on A gets those messages.

@@ -584,6 +584,9 @@ mq_shgroup *mq__share_get(mq_server *s, sl_slice name);
 void mq__share_hold(mq_shgroup *sh);
 void mq__share_rele(mq_shgroup *sh);
 void mq__shares_tick(mq_server *s, uint64_t now);
+/* Stop following the tail (no member here to deliver to, or revoking):
+ * live cursors stay where the tail is. */
+void mq__share_freeze(mq_shgroup *sh);
 /* Orderly stop: commit and leave every group.  True while requests of
  * that are in flight. */
 void mq__shares_stop(mq_server *s);

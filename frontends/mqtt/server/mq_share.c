@@ -515,9 +515,27 @@ join_send(mq_shgroup *sh)
  * ---------------------------------------------------------
  */
 
+void
+mq__share_freeze(mq_shgroup *sh)
+{
+    mq_server *s = sh->s;
+    /* A cursor that followed the tail stays where the tail is now, so
+     * that no commit passes messages that arrive from now on: they are
+     * read from the log by whoever delivers them. */
+    for (int32_t p = 0; p < s->nparts; p++) {
+        mq_cursor *c = &sh->cur[p];
+        if (c->live) {
+            c->next = SL_MAX(c->next, s->tail_next[p]);
+            c->live = 0;
+        }
+    }
+}
+
 static void
 start_revoke(mq_shgroup *sh, bool leave, uint64_t wait)
 {
+    /* Nothing is delivered from here on. */
+    mq__share_freeze(sh);
     sh->state = MQ_SH_REVOKING;
     sh->leave = leave;
     sh->revoke_until = mq__now_ms() + wait;

@@ -1141,6 +1141,11 @@ share_read(mq_server *s, mq_shgroup *sh)
 {
     if (sh->state != MQ_SH_STABLE || !s->ready)
         return;
+    int32_t behind = 0;
+    for (int32_t p = 0; p < s->nparts && behind == 0; p++)
+        behind = sh->owned[p] && !sh->cur[p].live && !sh->cur[p].reading;
+    if (behind == 0)
+        return; /* the common case: every partition follows the tail */
     ipc_read_entry *e = calloc((size_t)s->nparts, sizeof(*e));
     int32_t *parts = calloc((size_t)s->nparts, sizeof(*parts));
     share_req *q = calloc(1, sizeof(*q));

@@ -237,6 +237,10 @@ mq__trie_del_sub(mq_tnode *root, mq_subent *e)
                     break;
                 }
             if (g->n == 0) {
+                /* The tail no longer sees this group: its cursors must
+                 * not follow the tail past messages nobody delivered. */
+                if (g->co != NULL)
+                    mq__share_freeze(g->co);
                 free(g->name);
                 free(g->members);
                 n->groups[gi] = n->groups[--n->ngroups];

@@ -481,11 +481,27 @@ class ClusterTest(unittest.TestCase):
         survivor = {"mqtt1": "mqtt2", "mqtt2": "mqtt1"}[victim]
 
         def on(server, cid):
-            for _ in range(6):
-                c, sv = cl.landed("mqtt", lambda: MC(mq, cid, clean=False))
-                if sv == server:
-                    return c
-                c.close()
+            # leastconn sends a connection to the instance holding the
+            # fewest: when cid lands on the other one, hold an extra
+            # connection there (whatever earlier tests left open) and try
+            # again.
+            ballast = []
+            try:
+                for _ in range(6):
+                    c, sv = cl.landed("mqtt",
+                                      lambda: MC(mq, cid, clean=False))
+                    if sv == server:
+                        return c
+                    c.close()
+                    b, bsv = cl.landed("mqtt", lambda: MC(
+                        mq, "k-ballast-%d" % len(ballast)))
+                    if bsv == server:
+                        b.close()
+                    else:
+                        ballast.append(b)
+            finally:
+                for b in ballast:
+                    b.close()
             raise AssertionError("%s never landed on %s" % (cid, server))
         sub = on(victim, "k-sub")
         sub.subscribe("load/#", 2)

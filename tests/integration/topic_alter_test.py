@@ -116,6 +116,228 @@ class CtlAlterTest(kt.KafkaTestBase):
         self.assertEqual(d["configs"]["retention.ms"], "604800000")
 
 
+def kpy_admin(node):
+    from kafka.admin import KafkaAdminClient
+    return KafkaAdminClient(bootstrap_servers=node.bootstrap,
+                            request_timeout_ms=10000)
+
+
+def kpy_describe(admin, topic):
+    """{name: value} of a topic's configs through kafka-python."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+    [resp] = admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic)])
+    [res] = resp.resources
+    assert res[0] == 0, res
+    return {c[0]: c[1] for c in res[4]}
+
+
+# IncrementalAlterConfigs (key 44) request bodies, from apache/kafka's
+# IncrementalAlterConfigsRequest.json: v0 classic, v1 flexible.
+def iac_body(version, resources, validate_only=False):
+    """resources: [(type, name, [(key, op, value or None)])]."""
+    def s(x):
+        x = x.encode()
+        if version >= 1:
+            return bytes([len(x) + 1]) + x
+        return struct.pack(">h", len(x)) + x
+
+    def ns(x):
+        if x is None:
+            return b"\x00" if version >= 1 else struct.pack(">h", -1)
+        return s(x)
+
+    def arr(n):
+        return bytes([n + 1]) if version >= 1 else struct.pack(">i", n)
+
+    tags = b"\x00" if version >= 1 else b""
+    out = arr(len(resources))
+    for rtype, name, configs in resources:
+        out += struct.pack(">b", rtype) + s(name) + arr(len(configs))
+        for key, op, value in configs:
+            out += s(key) + struct.pack(">b", op) + ns(value) + tags
+        out += tags
+    return out + (b"\x01" if validate_only else b"\x00") + tags
+
+
+def iac_call(node, version, resources, validate_only=False):
+    """[(error, message, type, name)] of one raw IncrementalAlterConfigs."""
+    raw = kt.Raw(node)
+    try:
+        body = iac_body(version, resources, validate_only)
+        raw.corr += 1
+        hdr = struct.pack(">hhi", 44, version, raw.corr) + kt.kstr("raw")
+        if version >= 1:
+            hdr += b"\x00"  # request header v2: tagged fields
+        raw.send(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+        corr, resp = raw.response()
+        assert corr == raw.corr
+    finally:
+        raw.close()
+    off = 0
+    if version >= 1:
+        off += 1  # response header v1: tagged fields
+    off += 4  # throttle
+    out = []
+
+    def uvar():
+        nonlocal off
+        v = shift = 0
+        while True:
+            b = resp[off]
+            off += 1
+            v |= (b & 0x7f) << shift
+            if not b & 0x80:
+                return v
+            shift += 7
+
+    def rstr(nullable=False):
+        nonlocal off
+        if version >= 1:
+            n = uvar() - 1
+        else:
+            n = struct.unpack_from(">h", resp, off)[0]
+            off += 2
+        if n < 0:
+            return None
+        v = resp[off:off + n].decode()
+        off += n
+        return v
+
+    if version >= 1:
+        n = uvar() - 1
+    else:
+        n = struct.unpack_from(">i", resp, off)[0]
+        off += 4
+    for _ in range(n):
+        err = struct.unpack_from(">h", resp, off)[0]
+        off += 2
+        msg = rstr(True)
+        rtype = struct.unpack_from(">b", resp, off)[0]
+        off += 1
+        name = rstr()
+        if version >= 1:
+            assert uvar() == 0  # no tagged fields
+        out.append((err, msg, rtype, name))
+    if version >= 1:
+        assert uvar() == 0
+    assert off == len(resp), (off, len(resp))
+    return out
+
+
+class KafkaAlterTest(kt.KafkaTestBase):
+    def test_kafka_python_alter_configs(self):
+        from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+        n = self.node()
+        admin = kpy_admin(n)
+        try:
+            admin.create_topics([NewTopic("kp", 1, 1, topic_configs={
+                "segment.ms": "3600000"})])
+            # AlterConfigs replaces: segment.ms, not listed, goes back to
+            # the default.
+            resp = admin.alter_configs([ConfigResource(
+                ConfigResourceType.TOPIC, "kp",
+                configs={"retention.ms": "123456"})])
+            self.assertEqual([r[0] for r in resp.resources], [0])
+            cfg = kpy_describe(admin, "kp")
+            self.assertEqual(cfg["retention.ms"], "123456")
+            self.assertEqual(cfg["segment.ms"], "604800000")
+            d = describe(n, "kp")
+            self.assertEqual(d["configs"]["retention.ms"], "123456")
+            self.assertEqual(d["overrides"], ["retention.ms"])
+            # A bad value: INVALID_CONFIG (40), nothing changed.
+            resp = admin.alter_configs([ConfigResource(
+                ConfigResourceType.TOPIC, "kp",
+                configs={"retention.ms": "1", "max.message.bytes": "x"})])
+            [r] = resp.resources
+            self.assertEqual(r[0], 40, r)
+            self.assertIn("max.message.bytes", r[1])
+            self.assertEqual(kpy_describe(admin, "kp")["retention.ms"],
+                             "123456")
+            # Unknown topic: 3; broker resource: INVALID_REQUEST (42).
+            resp = admin.alter_configs([
+                ConfigResource(ConfigResourceType.TOPIC, "nope",
+                               configs={"retention.ms": "1"}),
+                ConfigResource(ConfigResourceType.BROKER, "0",
+                               configs={"log.retention.ms": "1"})])
+            self.assertEqual(sorted(r[0] for r in resp.resources), [3, 42])
+        finally:
+            admin.close()
+
+    def test_confluent_alter_configs_takes_effect(self):
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import (AdminClient, ConfigResource,
+                                           NewTopic)
+        n = self.node()
+        a = AdminClient({"bootstrap.servers": n.bootstrap})
+        for f in a.create_topics([NewTopic("ck", 1, 1)]).values():
+            f.result(15)
+        lines = "".join("old-%d\n" % i for i in range(30))
+        subprocess.run([os.path.join(kt.BIN, "sluice-ctl"), "--segstore",
+                        n.url, "produce", "ck", "0"], input=lines, text=True,
+                       check=True, capture_output=True, timeout=30)
+        res = ConfigResource("topic", "ck", set_config={
+            "retention.ms": "500"})
+        # validate_only: accepted, nothing changed.
+        for f in a.alter_configs([res], validate_only=True).values():
+            f.result(15)
+        self.assertEqual(describe(n, "ck")["configs"]["retention.ms"],
+                         "604800000")
+        for f in a.alter_configs([res]).values():
+            f.result(15)
+        [f] = a.describe_configs([ConfigResource("topic", "ck")]).values()
+        self.assertEqual(f.result(15)["retention.ms"].value, "500")
+        self.assertEqual(describe(n, "ck")["configs"]["retention.ms"], "500")
+        # The old records go at the next retention pass (every 100 ms).
+        wait_for("retention to delete the old records",
+                 lambda: describe(n, "ck")["partition_info"][0]["log_start"]
+                 == 30)
+        bad = ConfigResource("topic", "ck", set_config={
+            "retention.ms": "soon"})
+        with self.assertRaises(KafkaException) as cm:
+            for f in a.alter_configs([bad]).values():
+                f.result(15)
+        self.assertEqual(cm.exception.args[0].code(), 40)  # INVALID_CONFIG
+        self.assertEqual(describe(n, "ck")["configs"]["retention.ms"], "500")
+
+    def test_incremental_alter_configs_raw(self):
+        n = self.node()
+        n.ctl("topic", "create", "ia", "--partitions", "1", "--config",
+              "segment.ms=3600000")
+        for v in (0, 1):
+            # SET one, DELETE another; the rest of the overrides stay.
+            out = iac_call(n, v, [(2, "ia", [
+                ("retention.ms", 0, "%d" % (7000 + v)),
+                ("max.message.bytes", 1, None)])])
+            self.assertEqual(out, [(0, None, 2, "ia")])
+            d = describe(n, "ia")
+            self.assertEqual(d["configs"]["retention.ms"], "%d" % (7000 + v))
+            self.assertEqual(d["configs"]["segment.ms"], "3600000")
+            out = iac_call(n, v, [(2, "ia", [("segment.ms", 1, None)])])
+            self.assertEqual(out[0][0], 0)
+            self.assertEqual(describe(n, "ia")["overrides"], ["retention.ms"])
+            n.ctl("topic", "alter", "ia", "--config", "segment.ms=3600000")
+            # validate_only: checked, not applied.
+            out = iac_call(n, v, [(2, "ia", [("retention.ms", 0, "1")])],
+                           validate_only=True)
+            self.assertEqual(out[0][0], 0)
+            self.assertEqual(describe(n, "ia")["configs"]["retention.ms"],
+                             "%d" % (7000 + v))
+            # Per-resource errors, one request.
+            out = iac_call(n, v, [
+                (2, "ia", [("retention.ms", 0, "x")]),
+                (2, "none", [("retention.ms", 0, "1")]),
+                (2, "ia2", [("cleanup.policy", 2, "compact")]),
+                (4, "0", [("log.retention.ms", 0, "1")]),
+                (2, "ia3", [("retention.ms", 0, None)])])
+            self.assertEqual([(e, t, nm) for e, _, t, nm in out],
+                             [(40, 2, "ia"), (3, 2, "none"), (42, 2, "ia2"),
+                              (42, 4, "0"), (42, 2, "ia3")])
+            self.assertIn("retention.ms", out[0][1])
+            self.assertEqual(describe(n, "ia")["configs"]["retention.ms"],
+                             "%d" % (7000 + v))
+
+
 if __name__ == "__main__":
     kt.BIN = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -80,8 +80,10 @@
     X(DELETE_TOPICS, 20, "DeleteTopics")                                       \
     X(INIT_PRODUCER_ID, 22, "InitProducerId")                                  \
     X(DESCRIBE_CONFIGS, 32, "DescribeConfigs")                                 \
+    X(ALTER_CONFIGS, 33, "AlterConfigs")                                       \
     X(CREATE_PARTITIONS, 37, "CreatePartitions")                               \
-    X(DELETE_GROUPS, 42, "DeleteGroups")
+    X(DELETE_GROUPS, 42, "DeleteGroups")                                       \
+    X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs")
 
 enum {
 #define KF_X_API(name, key, text) KF_API_##name = key,
@@ -872,6 +874,72 @@ typedef struct kf_deletegroups_resp {
     int32_t n_results;
 } kf_deletegroups_resp;
 
+/* ---- AlterConfigs (33), v0-1 -------------------------------------------- */
+typedef struct kf_alterconfigs_config {
+    sl_slice name;
+    kf_nslice value;
+} kf_alterconfigs_config;
+
+typedef struct kf_alterconfigs_resource {
+    int8_t resource_type; /* 2 topic, 4 broker */
+    sl_slice resource_name;
+    kf_alterconfigs_config *configs;
+    int32_t n_configs;
+} kf_alterconfigs_resource;
+
+typedef struct kf_alterconfigs_req {
+    kf_alterconfigs_resource *resources;
+    int32_t n_resources;
+    bool validate_only;
+} kf_alterconfigs_req;
+
+/* One resource's outcome (also IncrementalAlterConfigs'). */
+typedef struct kf_alterconfigs_result {
+    int16_t error_code;
+    kf_nslice error_message;
+    int8_t resource_type;
+    sl_slice resource_name;
+} kf_alterconfigs_result;
+
+typedef struct kf_alterconfigs_resp {
+    int32_t throttle_time_ms;
+    kf_alterconfigs_result *responses;
+    int32_t n_responses;
+} kf_alterconfigs_resp;
+
+/* ---- IncrementalAlterConfigs (44), v0-1 (v1 flexible) ------------------- */
+enum {
+    KF_CONFIG_OP_SET = 0,
+    KF_CONFIG_OP_DELETE = 1,
+    KF_CONFIG_OP_APPEND = 2,
+    KF_CONFIG_OP_SUBTRACT = 3
+};
+
+typedef struct kf_incrementalalterconfigs_config {
+    sl_slice name;
+    int8_t config_operation; /* KF_CONFIG_OP_* */
+    kf_nslice value;
+} kf_incrementalalterconfigs_config;
+
+typedef struct kf_incrementalalterconfigs_resource {
+    int8_t resource_type;
+    sl_slice resource_name;
+    kf_incrementalalterconfigs_config *configs;
+    int32_t n_configs;
+} kf_incrementalalterconfigs_resource;
+
+typedef struct kf_incrementalalterconfigs_req {
+    kf_incrementalalterconfigs_resource *resources;
+    int32_t n_resources;
+    bool validate_only;
+} kf_incrementalalterconfigs_req;
+
+typedef struct kf_incrementalalterconfigs_resp {
+    int32_t throttle_time_ms;
+    kf_alterconfigs_result *responses;
+    int32_t n_responses;
+} kf_incrementalalterconfigs_resp;
+
 /* ---- the four entry points per API ---------------------------------------
  *   int kf_<api>_req_decode(sl_slice body, int16_t version, sl_arena *a,
  *                           kf_<api>_req *out);
@@ -912,6 +980,8 @@ KF_DECLARE_API(initproducerid)
 KF_DECLARE_API(describeconfigs)
 KF_DECLARE_API(createpartitions)
 KF_DECLARE_API(deletegroups)
+KF_DECLARE_API(alterconfigs)
+KF_DECLARE_API(incrementalalterconfigs)
 
 /* ---- the same, dispatched by API key --------------------------------------
  * For the frontend's dispatch, the fuzz harness and tests.  dir is KF_REQ

@@ -127,6 +127,8 @@ KF__WALKS(initproducerid)
 KF__WALKS(describeconfigs)
 KF__WALKS(createpartitions)
 KF__WALKS(deletegroups)
+KF__WALKS(alterconfigs)
+KF__WALKS(incrementalalterconfigs)
 
 /* The four typed entry points of kf_codec.h, as thin wrappers over the
  * dispatching kf_msg_* functions. */

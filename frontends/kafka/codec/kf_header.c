@@ -53,8 +53,10 @@
     X(DELETE_TOPICS, deletetopics, 0, 3, 4)                                    \
     X(INIT_PRODUCER_ID, initproducerid, 0, 1, 2)                               \
     X(DESCRIBE_CONFIGS, describeconfigs, 0, 2, 4)                              \
+    X(ALTER_CONFIGS, alterconfigs, 0, 1, 2)                                    \
     X(CREATE_PARTITIONS, createpartitions, 0, 1, 2)                            \
-    X(DELETE_GROUPS, deletegroups, 0, 1, 2)
+    X(DELETE_GROUPS, deletegroups, 0, 1, 2)                                    \
+    X(INCREMENTAL_ALTER_CONFIGS, incrementalalterconfigs, 0, 1, 1)
 
 static const kf__api apis[] = {
 #define KF__ROW(NAME, api, lo, hi, flex)                                       \

@@ -544,6 +544,10 @@ dispatch(kf_conn *k, sl_slice frame)
     case KF_API_CREATE_PARTITIONS:
         kf__createpartitions(r);
         break;
+    case KF_API_ALTER_CONFIGS:
+    case KF_API_INCREMENTAL_ALTER_CONFIGS:
+        kf__alterconfigs(r);
+        break;
     case KF_API_FIND_COORDINATOR:
         kf__findcoordinator(r);
         break;

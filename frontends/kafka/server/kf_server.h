@@ -246,6 +246,8 @@ void kf__createtopics(kf_req *r);
 void kf__deletetopics(kf_req *r);
 void kf__describeconfigs(kf_req *r);
 void kf__createpartitions(kf_req *r);
+/* AlterConfigs and IncrementalAlterConfigs (by r->hdr.api_key). */
+void kf__alterconfigs(kf_req *r);
 /* kf_srv_groups.c */
 void kf__findcoordinator(kf_req *r);
 void kf__joingroup(kf_req *r);

@@ -1,7 +1,7 @@
 /*
  * kf_srv_admin.c — the topic administration APIs: CreateTopics (v0-4),
- * DeleteTopics (v0-3), DescribeConfigs (v0-2) and CreatePartitions
- * (v0-1).
+ * DeleteTopics (v0-3), DescribeConfigs (v0-2), CreatePartitions (v0-1),
+ * AlterConfigs (v0-1) and IncrementalAlterConfigs (v0-1).
  *
  * Segstore's topic operations take one topic each, so these send one IPC
  * request per topic, all at once, and answer when the last reply is in.
@@ -738,4 +738,227 @@ kf__createpartitions(kf_req *r)
     sl_buf_fini(&b);
     if (st->pending == 0)
         cp_respond(r);
+}
+
+/* ---- AlterConfigs and IncrementalAlterConfigs
+ * --------------------------------------------------
+ *
+ * One TOPIC_ALTER_CONFIGS per topic resource, all or nothing in segstore
+ * (docs/ipc.md 4.24).  AlterConfigs replaces: every override the request
+ * does not list goes back to segstore's default, as Kafka does for topic
+ * resources.  IncrementalAlterConfigs SETs and DELETEs single keys; no
+ * topic config of segstore is a list, so APPEND and SUBTRACT are
+ * INVALID_REQUEST.  A bad key or value is INVALID_CONFIG with segstore's
+ * reason; an unknown topic UNKNOWN_TOPIC_OR_PARTITION.  Broker resources
+ * cannot be changed (sluice-kafka has no dynamic broker configs):
+ * INVALID_REQUEST, per resource.  validate_only is passed on: segstore
+ * checks with the same rules and changes nothing. */
+
+/* The request's resources, for either API (both put type and name first). */
+static int32_t
+alt_count(kf_req *r)
+{
+    if (r->hdr.api_key == KF_API_ALTER_CONFIGS)
+        return ((kf_alterconfigs_req *)r->msg)->n_resources;
+    return ((kf_incrementalalterconfigs_req *)r->msg)->n_resources;
+}
+
+static void
+alt_resource(kf_req *r, int32_t i, int8_t *type, sl_slice *name)
+{
+    if (r->hdr.api_key == KF_API_ALTER_CONFIGS) {
+        kf_alterconfigs_resource *x =
+            &((kf_alterconfigs_req *)r->msg)->resources[i];
+        *type = x->resource_type;
+        *name = x->resource_name;
+    } else {
+        kf_incrementalalterconfigs_resource *x =
+            &((kf_incrementalalterconfigs_req *)r->msg)->resources[i];
+        *type = x->resource_type;
+        *name = x->resource_name;
+    }
+}
+
+static void
+alt_respond(kf_req *r)
+{
+    ad_state *st = r->hs;
+    int32_t n = alt_count(r);
+    kf_alterconfigs_result *res = calloc(n > 0 ? (size_t)n : 1, sizeof(*res));
+    if (res == NULL) {
+        kf__conn_fail(r, -ENOMEM);
+        kf__req_done(r);
+        return;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        alt_resource(r, i, &res[i].resource_type, &res[i].resource_name);
+        res[i].error_code = st->items[i].err;
+        res[i].error_message = msg_of(&st->items[i]);
+    }
+    if (r->hdr.api_key == KF_API_ALTER_CONFIGS) {
+        kf_alterconfigs_resp resp = {0};
+        resp.responses = res;
+        resp.n_responses = n;
+        kf__resp_send(r, &resp);
+    } else {
+        kf_incrementalalterconfigs_resp resp = {0};
+        resp.responses = res;
+        resp.n_responses = n;
+        kf__resp_send(r, &resp);
+    }
+    free(res);
+}
+
+static void
+on_alt_reply(void *arg, int rc, const ipc_hdr *h, sl_slice body)
+{
+    int32_t i;
+    kf_req *r = ad_back(arg, &i);
+    if (r == NULL)
+        return;
+    ad_state *st = r->hs;
+    ad_item *it = &st->items[i];
+    item_from_reply(it, r->hdr.api_key, rc, h, body, KF_ERR_INVALID_CONFIG);
+    if (rc == 0 && h->status == SL_E_UNSUPPORTED)
+        it->err = KF_ERR_INVALID_CONFIG; /* cleanup.policy=compact */
+    if (st->pending == 0)
+        alt_respond(r);
+}
+
+/* The segstore ops of resource i into ops (n_configs of them); 0, or a
+ * Kafka error with the message set. */
+static int16_t
+alt_ops(kf_req *r, int32_t i, ad_item *it, ipc_cfg_op *ops, int32_t *nops)
+{
+    *nops = 0;
+    if (r->hdr.api_key == KF_API_ALTER_CONFIGS) {
+        kf_alterconfigs_resource *x =
+            &((kf_alterconfigs_req *)r->msg)->resources[i];
+        for (int32_t k = 0; k < x->n_configs; k++) {
+            kf_alterconfigs_config *c = &x->configs[k];
+            if (c->value.null) {
+                set_msg(it, "config ", c->name, ": a null value is not valid");
+                return KF_ERR_INVALID_REQUEST;
+            }
+            ops[k].op = IPC_CFG_SET;
+            ops[k].key = c->name;
+            ops[k].value = c->value.v;
+        }
+        *nops = x->n_configs;
+        return KF_ERR_NONE;
+    }
+    kf_incrementalalterconfigs_resource *x =
+        &((kf_incrementalalterconfigs_req *)r->msg)->resources[i];
+    for (int32_t k = 0; k < x->n_configs; k++) {
+        kf_incrementalalterconfigs_config *c = &x->configs[k];
+        switch (c->config_operation) {
+        case KF_CONFIG_OP_SET:
+            if (c->value.null) {
+                set_msg(it, "config ", c->name,
+                        ": SET with a null value is not valid");
+                return KF_ERR_INVALID_REQUEST;
+            }
+            ops[k].op = IPC_CFG_SET;
+            ops[k].value = c->value.v;
+            break;
+        case KF_CONFIG_OP_DELETE:
+            ops[k].op = IPC_CFG_DELETE;
+            ops[k].value = sl_slice_make(NULL, 0);
+            break;
+        case KF_CONFIG_OP_APPEND:
+        case KF_CONFIG_OP_SUBTRACT:
+            set_msg(it, "config ", c->name,
+                    ": APPEND and SUBTRACT apply to list configs only, and "
+                    "no topic config here is a list");
+            return KF_ERR_INVALID_REQUEST;
+        default:
+            set_msg(it, "config ", c->name,
+                    ": unknown config operation (0 SET, 1 DELETE, 2 APPEND, "
+                    "3 SUBTRACT)");
+            return KF_ERR_INVALID_REQUEST;
+        }
+        ops[k].key = c->name;
+    }
+    *nops = x->n_configs;
+    return KF_ERR_NONE;
+}
+
+static int32_t
+alt_nconfigs(kf_req *r, int32_t i)
+{
+    if (r->hdr.api_key == KF_API_ALTER_CONFIGS)
+        return ((kf_alterconfigs_req *)r->msg)->resources[i].n_configs;
+    return ((kf_incrementalalterconfigs_req *)r->msg)->resources[i].n_configs;
+}
+
+void
+kf__alterconfigs(kf_req *r)
+{
+    int32_t n = alt_count(r);
+    bool replace = r->hdr.api_key == KF_API_ALTER_CONFIGS;
+    bool validate_only =
+        replace ? ((kf_alterconfigs_req *)r->msg)->validate_only
+                : ((kf_incrementalalterconfigs_req *)r->msg)->validate_only;
+    ad_state *st = ad_new(r, n);
+    if (st == NULL) {
+        kf__conn_fail(r, -ENOMEM);
+        kf__req_done(r);
+        return;
+    }
+    sl_buf b = {0};
+    for (int32_t i = 0; i < n; i++) {
+        ad_item *it = &st->items[i];
+        int8_t type;
+        sl_slice name;
+        alt_resource(r, i, &type, &name);
+        if (type == RES_BROKER) {
+            it->err = KF_ERR_INVALID_REQUEST;
+            set_msg(it,
+                    "broker configs cannot be changed: sluice-kafka has "
+                    "no dynamic broker configs (broker '",
+                    name, "'; set them in its configuration and send SIGHUP)");
+            continue;
+        }
+        if (type != RES_TOPIC) {
+            it->err = KF_ERR_INVALID_REQUEST;
+            set_msg(it, "only topic (2) resources can be altered",
+                    sl_slice_make("", 0), "");
+            continue;
+        }
+        bool dup = false;
+        for (int32_t j = 0; j < n; j++) {
+            int8_t tj;
+            sl_slice nj;
+            alt_resource(r, j, &tj, &nj);
+            dup |= j != i && tj == type && same(nj, name);
+        }
+        if (dup) {
+            it->err = KF_ERR_INVALID_REQUEST;
+            set_msg(it, "topic ", name, " appears twice in the request");
+            continue;
+        }
+        if (!kf__topic_valid(name)) {
+            it->err = KF_ERR_INVALID_TOPIC_EXCEPTION;
+            continue;
+        }
+        int32_t nc = alt_nconfigs(r, i), nops;
+        ipc_cfg_op *ops = calloc(nc > 0 ? (size_t)nc : 1, sizeof(*ops));
+        if (ops == NULL) {
+            it->err = KF_ERR_UNKNOWN_SERVER_ERROR;
+            continue;
+        }
+        it->err = alt_ops(r, i, it, ops, &nops);
+        if (it->err == KF_ERR_NONE) {
+            int rc = ipc_alter_configs_req_encode(&b, name, validate_only,
+                                                  replace, ops, (size_t)nops);
+            if (rc == 0)
+                rc = ad_send(r, &b, i, on_alt_reply);
+            if (rc != 0)
+                it->err = KF_ERR_REQUEST_TIMED_OUT;
+        }
+        free(ops);
+    }
+    sl_buf_fini(&b);
+    if (st->pending == 0)
+        alt_respond(r);
 }

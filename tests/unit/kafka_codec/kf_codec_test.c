@@ -106,7 +106,7 @@ test_roundtrip_every_api_version(void **state)
     (void)state;
     size_t n;
     const kf_api_range *r = kf_api_ranges(&n);
-    assert_int_equal(n, 20);
+    assert_int_equal(n, 22);
     int count = 0;
     for (size_t i = 0; i < n; i++) {
         for (int16_t v = r[i].min_version; v <= r[i].max_version; v++) {
@@ -118,8 +118,8 @@ test_roundtrip_every_api_version(void **state)
             }
         }
     }
-    /* 20 APIs, 90 versions in all (Produce 0-7), 2 directions, 8 seeds. */
-    assert_int_equal(count, 90 * 2 * 8);
+    /* 22 APIs, 94 versions in all (Produce 0-7), 2 directions, 8 seeds. */
+    assert_int_equal(count, 94 * 2 * 8);
 }
 
 /* The comparison itself must see differences, or the round trip above
@@ -492,13 +492,16 @@ test_resp_hdr(void **state)
                      0);
     assert_int_equal(b.n, 4);
     assert_memory_equal(b.p, "\x01\x02\x03\x04", 4);
-    /* LeaveGroup v4 is flexible: request header v2, response header v1.
+    /* LeaveGroup v4 and IncrementalAlterConfigs v1 are flexible: request
+     * header v2, response header v1.
      * Every other supported version is non-flexible: header v0 too. */
     size_t n;
     const kf_api_range *r = kf_api_ranges(&n);
     for (size_t i = 0; i < n; i++)
         for (int16_t v = r[i].min_version; v <= r[i].max_version; v++) {
-            int leave4 = r[i].api_key == KF_API_LEAVE_GROUP && v == 4;
+            int leave4 =
+                (r[i].api_key == KF_API_LEAVE_GROUP && v == 4) ||
+                (r[i].api_key == KF_API_INCREMENTAL_ALTER_CONFIGS && v == 1);
             int apiv3 = r[i].api_key == KF_API_API_VERSIONS && v == 3;
             assert_int_equal(kf_resp_hdr_version(r[i].api_key, v), leave4);
             assert_int_equal(kf_req_hdr_version(r[i].api_key, v),

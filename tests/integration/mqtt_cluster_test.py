@@ -444,6 +444,7 @@ class ClusterTest(unittest.TestCase):
         # a survivor; one with a long expiry stays.
         a = self.node.start_mqtt()
         self.node.start_mqtt()
+        c = self.node.start_mqtt()  # stopped with SIGTERM: the same
         ctl = os.path.join(mqtt_util.BIN, "sluice-ctl")
 
         def kv(key):
@@ -465,15 +466,23 @@ class ClusterTest(unittest.TestCase):
         keep.connect("exp-long", clean=False, cprops=[(P_SESSION_EXPIRY,
                                                         300)])
         keep.subscribe("exp/#", 1)
+        stopped = Raw(c, v=5)
+        stopped.connect("exp-stopped", clean=False,
+                        cprops=[(P_SESSION_EXPIRY, 1)])
+        stopped.subscribe("exp/#", 1)
         wait_for(lambda: "mqtt/s/exp-short" in kv("mqtt/s/exp-short") and
-                 "mqtt/s/exp-gone" in kv("mqtt/s/exp-gone"), 5,
+                 "mqtt/s/exp-gone" in kv("mqtt/s/exp-gone") and
+                 "mqtt/s/exp-stopped" in kv("mqtt/s/exp-stopped"), 5,
                  "sessions in KV")
         self.node.kill_mqtt(a, signal.SIGKILL)
-        for c in (short, keep):
-            c.close()
+        self.node.kill_mqtt(c, signal.SIGTERM)
+        for x in (short, keep, stopped):
+            x.close()
         wait_for(lambda: "mqtt/s/exp-short" not in kv("mqtt/s/exp-short")
-                 and "mqtt/s/exp-gone" not in kv("mqtt/s/exp-gone"), 20,
-                 "the killed instance's sessions expired")
+                 and "mqtt/s/exp-gone" not in kv("mqtt/s/exp-gone")
+                 and "mqtt/s/exp-stopped" not in kv("mqtt/s/exp-stopped"),
+                 20, "the killed and the stopped instance's sessions "
+                 "expired")
         self.assertIn("mqtt/s/exp-long", kv("mqtt/s/exp-long"))
 
 

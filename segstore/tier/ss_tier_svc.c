@@ -725,8 +725,11 @@ trim_locked(ss_tier_svc *t, tpart *p, const ss_log_cfg *cfg, int64_t now)
     int rc = manifest_store(t->up, names, lpath, &nm, err, sizeof(err));
     free(names);
     pthread_mutex_lock(t->mu);
-    if (rc != 0 || part_find_log(t, l) != p) {
-        if (rc != 0)
+    /* p is freed when its topic was deleted meanwhile (the failure is
+     * then most likely that deletion's): look it up before touching it. */
+    int deleted = part_find_log(t, l) != p;
+    if (rc != 0 || deleted) {
+        if (rc != 0 && !deleted)
             note_failure(p, now, "retention", err);
         ss_tier_manifest_fini(&nm);
         free(gone);

@@ -673,7 +673,9 @@ offload_locked(ss_tier_svc *t, tpart *p, int64_t base, int64_t next,
     ss_log_rele(l);
 }
 
-/* Tier retention: drop p's front entries past retention.* (mu held). */
+/* Tier retention: drop p's front entries past retention.* (mu held).
+ * Returns 1 when it released mu (p may be gone then: rescan), 0 when it
+ * found nothing to drop. */
 static int
 trim_locked(ss_tier_svc *t, tpart *p, const ss_log_cfg *cfg, int64_t now)
 {
@@ -734,7 +736,7 @@ trim_locked(ss_tier_svc *t, tpart *p, const ss_log_cfg *cfg, int64_t now)
         ss_tier_manifest_fini(&nm);
         free(gone);
         ss_log_rele(l);
-        return 0;
+        return 1; /* mu was released: the caller must not use p again */
     }
     ss_tier_manifest_fini(&p->m);
     p->m = nm;
